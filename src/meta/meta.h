@@ -1,0 +1,139 @@
+/* The metadata store interface: buckets, object versions' metadata, credentials and the
+ * blob garbage queue. Backends (meta_sqlite today, meta_pg later) fill a cf_meta_ops table.
+ * Nothing here knows HTTP; nothing above knows SQL.
+ *
+ * Ownership: every string or array a call returns is allocated from the cf_arena the
+ * caller passes and dies with it. Strings passed in are borrowed for the call only.
+ * All functions are safe to call from many threads at once. */
+#ifndef COFFER_META_META_H
+#define COFFER_META_META_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/rc.h"
+#include "core/str.h"
+
+#define CF_BLOB_ID_LEN 32 /* hex characters of a blob id */
+
+typedef struct cf_bucket_info {
+    cf_str name;
+    cf_str owner; /* credential id of the creator's root-most owner */
+    cf_str region;
+    int64_t created_ms;
+} cf_bucket_info;
+
+/* User-visible object metadata stored verbatim: Content-Type, Content-Encoding,
+ * Content-Disposition, Content-Language, Cache-Control, Expires, x-amz-meta-*, and
+ * x-amz-checksum-* entries. Names are lowercase. */
+typedef cf_kv cf_header;
+
+typedef struct cf_object_info {
+    cf_str bucket;
+    cf_str key;
+    uint64_t size;
+    cf_str etag; /* without quotes: 32 hex chars, or "hex-N" for multipart */
+    int64_t mtime_ms;
+    char blob_id[CF_BLOB_ID_LEN + 1]; /* empty when the body is inline */
+    cf_str inline_body;               /* small objects stored in the metadata store */
+    cf_header *headers;
+    size_t nheaders;
+} cf_object_info;
+
+/* Preconditions checked inside the write transaction, so racing writers see one winner. */
+typedef struct cf_put_cond {
+    bool if_none_match_any; /* fail with CF_ECONFLICT if the key exists */
+    cf_str if_match_etag;   /* non-empty: fail with CF_ECONFLICT unless current etag equals */
+} cf_put_cond;
+
+typedef struct cf_list_params {
+    cf_str prefix;
+    cf_str delimiter;   /* empty: none. Any length is allowed, as in S3 */
+    cf_str start_after; /* exclusive */
+    uint32_t max_keys;  /* keys + common prefixes returned at most; 0 returns nothing */
+} cf_list_params;
+
+typedef struct cf_list_result {
+    cf_object_info *objects; /* ascending key order; headers are not loaded */
+    size_t nobjects;
+    cf_str *prefixes; /* common prefixes, ascending */
+    size_t nprefixes;
+    bool truncated;
+    cf_str next_marker; /* the last key or common prefix returned, when truncated */
+} cf_list_result;
+
+typedef enum cf_cred_status { CF_CRED_ACTIVE = 0, CF_CRED_DISABLED = 1 } cf_cred_status;
+
+/* A credential row. Secrets are stored sealed (AES-GCM by auth/), never in clear. */
+typedef struct cf_cred_row {
+    cf_str id; /* = the S3 access key id */
+    cf_str name;
+    cf_str parent_id; /* empty for a root credential */
+    cf_str policy;    /* IAM policy JSON */
+    cf_cred_status status;
+    int64_t created_ms;
+    int64_t not_before_ms; /* 0: none */
+    int64_t expires_ms;    /* 0: never */
+    cf_str allowed_ips;    /* JSON array of CIDRs, empty: any */
+    int64_t last_used_ms;
+    cf_str secret_sealed;      /* sealed S3 secret access key */
+    cf_str old_secret_sealed;  /* previous secret during a rotation grace, or empty */
+    int64_t old_secret_until_ms;
+    cf_str token_hash; /* SHA-256 of the bearer token, hex */
+    int64_t version;   /* bumped on every change, for cache invalidation */
+} cf_cred_row;
+
+typedef struct cf_meta cf_meta;
+
+typedef struct cf_meta_ops {
+    void (*close)(cf_meta *m);
+
+    /* Buckets. create: CF_EEXIST if the name is taken (then *existing_owner, if non-NULL,
+     * gets the owner, from arena a). delete: CF_ENOTFOUND, CF_ENOTEMPTY. */
+    cf_rc (*bucket_create)(cf_meta *m, const cf_bucket_info *b, cf_arena *a,
+                           cf_str *existing_owner);
+    cf_rc (*bucket_get)(cf_meta *m, cf_str name, cf_arena *a, cf_bucket_info *out);
+    cf_rc (*bucket_list)(cf_meta *m, cf_arena *a, cf_bucket_info **out, size_t *n);
+    cf_rc (*bucket_delete)(cf_meta *m, cf_str name);
+
+    /* Objects. get: CF_ENOTFOUND when the bucket or key is missing (check the bucket first
+     * to tell them apart). */
+    cf_rc (*object_get)(cf_meta *m, cf_str bucket, cf_str key, cf_arena *a, cf_object_info *out);
+    /* Inserts or replaces obj in one transaction. The replaced object's blob id, if any, is
+     * queued for garbage collection in the same transaction and copied to replaced_blob
+     * (empty string if none) so the caller can delete it after the commit and then call
+     * gc_done. CF_ENOTFOUND if the bucket does not exist; CF_ECONFLICT if cond fails. */
+    cf_rc (*object_put)(cf_meta *m, const cf_object_info *obj, const cf_put_cond *cond,
+                        char replaced_blob[CF_BLOB_ID_LEN + 1]);
+    /* Deletes the key (CF_OK also when it was missing); queues its blob as above. */
+    cf_rc (*object_delete)(cf_meta *m, cf_str bucket, cf_str key,
+                           char deleted_blob[CF_BLOB_ID_LEN + 1]);
+    cf_rc (*object_list)(cf_meta *m, cf_str bucket, const cf_list_params *p, cf_arena *a,
+                         cf_list_result *out);
+
+    /* Blob garbage queue and crash recovery. */
+    cf_rc (*gc_done)(cf_meta *m, const char *blob_id);
+    /* Calls fn for every queued blob id (at start-up, to finish deletions a crash cut). */
+    cf_rc (*gc_pending)(cf_meta *m, void (*fn)(void *ctx, const char *blob_id), void *ctx);
+    /* Whether any object references the blob id. */
+    cf_rc (*blob_referenced)(cf_meta *m, const char *blob_id, bool *out);
+
+    /* Credentials. put inserts (CF_EEXIST if the id exists); update replaces by id. */
+    cf_rc (*cred_insert)(cf_meta *m, const cf_cred_row *c);
+    cf_rc (*cred_update)(cf_meta *m, const cf_cred_row *c);
+    cf_rc (*cred_get)(cf_meta *m, cf_str id, cf_arena *a, cf_cred_row *out);
+    cf_rc (*cred_get_by_token_hash)(cf_meta *m, cf_str token_hash, cf_arena *a,
+                                    cf_cred_row *out);
+    cf_rc (*cred_count)(cf_meta *m, uint64_t *n);
+    cf_rc (*cred_touch)(cf_meta *m, cf_str id, int64_t last_used_ms);
+} cf_meta_ops;
+
+struct cf_meta {
+    const cf_meta_ops *ops;
+};
+
+/* Convenience wrappers so callers read m->ops->x(m, ...) as cf_meta_x(m, ...). */
+#define cf_meta_call(m, fn, ...) ((m)->ops->fn((m), __VA_ARGS__))
+
+#endif
