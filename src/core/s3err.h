@@ -34,6 +34,7 @@
     X(InvalidRange, 416, "The requested range is not satisfiable")                                 \
     X(InvalidRequest, 400, "Invalid Request")                                                      \
     X(InvalidStorageClass, 400, "The storage class you specified is not valid")                    \
+    X(InvalidURI, 400, "Couldn't parse the specified URI.")                                       \
     X(InvalidToken, 400, "The provided token is malformed or otherwise invalid.")                  \
     X(KeyTooLongError, 400, "Your key is too long")                                                \
     X(MalformedXML, 400, "The XML you provided was not well-formed or did not validate "           \

@@ -1,0 +1,50 @@
+#include "auth/authn.h"
+
+#include <string.h>
+
+#include "core/log.h"
+
+static bool cred_usable(const cf_cred_row *row, int64_t now_ms)
+{
+    if (row->status != CF_CRED_ACTIVE)
+        return false;
+    if (row->not_before_ms != 0 && now_ms < row->not_before_ms)
+        return false;
+    if (row->expires_ms != 0 && now_ms >= row->expires_ms)
+        return false;
+    return true;
+}
+
+cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf_sigv4_auth *sig,
+                        int64_t now_ms, cf_arena *a, cf_authn_result *out, cf_buf *canon,
+                        cf_buf *sts)
+{
+    memset(out, 0, sizeof *out);
+    out->sig = *sig;
+
+    cf_rc rc = cf_cred_lookup(au->meta, au->keyring, sig->access_key, a, &out->cred);
+    if (rc == CF_ENOTFOUND)
+        return CF_S3_InvalidAccessKeyId;
+    if (rc != CF_OK) {
+        cf_error("auth: credential lookup failed: %s", cf_rc_str(rc));
+        return CF_S3_InternalError;
+    }
+    /* A disabled or expired key is indistinguishable from an unknown one to the caller. */
+    if (!cred_usable(&out->cred.row, now_ms))
+        return CF_S3_InvalidAccessKeyId;
+
+    cf_sigv4_verify_in in = {
+        .req = req,
+        .auth = sig,
+        .secret = out->cred.secret,
+        .region = cf_str_c(au->region),
+        .now_ms = now_ms,
+    };
+    cf_s3err e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
+    if (e == CF_S3_SignatureDoesNotMatch && out->cred.old_secret.len > 0 &&
+        now_ms < out->cred.row.old_secret_until_ms) {
+        in.secret = out->cred.old_secret;
+        e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
+    }
+    return e;
+}

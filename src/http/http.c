@@ -1,0 +1,476 @@
+/* libmicrohttpd glue. MHD gives us the raw URI through the URI log callback (before any
+ * decoding), which is where each request's arena and cf_http_req are born. */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "core/crypto.h"
+#include "core/log.h"
+
+#define REQ_ARENA_MAX (64u << 20)
+#define MAX_HEADERS 200
+#define CONN_MEMORY_LIMIT (96u << 10)
+
+struct cf_http_server {
+    struct MHD_Daemon *d;
+    cf_http_handler h;
+    bool access_log;
+    int listen_fd;
+};
+
+typedef struct req_internal {
+    struct MHD_Connection *conn;
+    cf_http_server *srv;
+    bool started;    /* on_request ran */
+    bool queued;     /* response handed to MHD */
+    bool completed;  /* final access-handler call happened */
+    struct MHD_Response *resp;
+} req_internal;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static cf_http_method parse_method(cf_str m)
+{
+    static const struct {
+        const char *name;
+        cf_http_method m;
+    } tab[] = {{"GET", CF_HTTP_GET},       {"HEAD", CF_HTTP_HEAD}, {"PUT", CF_HTTP_PUT},
+               {"POST", CF_HTTP_POST},     {"DELETE", CF_HTTP_DELETE},
+               {"OPTIONS", CF_HTTP_OPTIONS}};
+    for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
+        if (cf_str_eq_c(m, tab[i].name))
+            return tab[i].m;
+    return CF_HTTP_OTHER;
+}
+
+static void make_request_id(char out[17])
+{
+    /* Random is cheap enough and never collides across restarts. */
+    uint8_t b[8];
+    static const char hex[] = "0123456789ABCDEF";
+    if (cf_random(b, sizeof b) != CF_OK) {
+        uint64_t t = (uint64_t)mono_us();
+        memcpy(b, &t, sizeof b);
+    }
+    for (int i = 0; i < 8; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[16] = 0;
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    cf_http_server *srv = cls;
+    cf_arena *a = cf_arena_new(REQ_ARENA_MAX);
+    cf_http_req *r = NULL;
+    req_internal *in = NULL;
+
+    if (a == NULL)
+        return NULL;
+    r = cf_arena_alloc(a, sizeof *r);
+    in = cf_arena_alloc(a, sizeof *in);
+    if (r == NULL || in == NULL) {
+        cf_arena_destroy(a);
+        return NULL;
+    }
+    r->arena = a;
+    r->internal = in;
+    r->start_us = mono_us();
+    in->conn = conn;
+    in->srv = srv;
+    r->raw_uri = cf_arena_str(a, cf_str_c(uri));
+    cf_str path, query;
+    r->has_query = cf_str_cut(r->raw_uri, '?', &path, &query);
+    r->path = path;
+    r->query = query;
+    make_request_id(r->request_id);
+
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci != NULL && ci->client_addr != NULL) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                      r->remote_addr, sizeof r->remote_addr);
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                      r->remote_addr, sizeof r->remote_addr);
+    }
+    if (r->remote_addr[0] == 0)
+        snprintf(r->remote_addr, sizeof r->remote_addr, "-");
+    return r;
+}
+
+/* Keep MHD from decoding anything: the S3 layer needs the bytes as sent. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+typedef struct hdr_collect {
+    cf_http_req *r;
+    size_t cap;
+    bool fail;
+} hdr_collect;
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      size_t key_size, const char *value, size_t value_size)
+{
+    hdr_collect *hc = cls;
+    cf_http_req *r = hc->r;
+    (void)kind;
+    if (r->nheaders == hc->cap) {
+        hc->fail = true;
+        return MHD_NO;
+    }
+    cf_kv *kv = &r->headers[r->nheaders++];
+    kv->name = cf_str_make(key, key_size);
+    kv->value = cf_str_make(value != NULL ? value : "", value != NULL ? value_size : 0);
+    return MHD_YES;
+}
+
+cf_str cf_http_header(const cf_http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->nheaders; i++)
+        if (cf_str_ieq_c(r->headers[i].name, name))
+            return r->headers[i].value;
+    return CF_STR_NULL;
+}
+
+bool cf_http_has_header(const cf_http_req *r, const char *name)
+{
+    return cf_http_header(r, name).p != NULL;
+}
+
+bool cf_http_add_header(cf_http_req *r, const char *name, const char *value)
+{
+    return cf_http_add_header_str(r, name, cf_str_c(value));
+}
+
+bool cf_http_add_header_str(cf_http_req *r, const char *name, cf_str value)
+{
+    if (r->nresp_headers == r->capresp_headers) {
+        size_t ncap = r->capresp_headers ? r->capresp_headers * 2 : 16;
+        cf_http_resp_header *n = cf_arena_alloc(r->arena, ncap * sizeof *n);
+        if (n == NULL)
+            return false;
+        if (r->nresp_headers)
+            memcpy(n, r->resp_headers, r->nresp_headers * sizeof *n);
+        r->resp_headers = n;
+        r->capresp_headers = ncap;
+    }
+    char *nm = cf_arena_strdup(r->arena, name);
+    char *v = cf_arena_strndup(r->arena, value.p ? value.p : "", value.len);
+    if (nm == NULL || v == NULL)
+        return false;
+    /* Header values must not carry CR/LF: a stored value could otherwise split a response. */
+    for (char *q = v; *q; q++)
+        if (*q == '\r' || *q == '\n')
+            *q = ' ';
+    r->resp_headers[r->nresp_headers].name = nm;
+    r->resp_headers[r->nresp_headers].value = v;
+    r->nresp_headers++;
+    return true;
+}
+
+static void set_response(cf_http_req *r, int status, struct MHD_Response *resp, uint64_t out)
+{
+    req_internal *in = r->internal;
+    if (resp == NULL) {
+        cf_error("http: cannot create a response (out of memory)");
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        status = 500;
+        out = 0;
+        if (resp == NULL)
+            return;
+    }
+    for (size_t i = 0; i < r->nresp_headers; i++)
+        MHD_add_response_header(resp, r->resp_headers[i].name, r->resp_headers[i].value);
+    MHD_add_response_header(resp, "x-amz-request-id", r->request_id);
+    MHD_add_response_header(resp, "Server", "coffer");
+    r->status = status;
+    r->bytes_out = r->method == CF_HTTP_HEAD ? 0 : out;
+    r->responded = true;
+    in->resp = resp;
+}
+
+void cf_http_respond(cf_http_req *r, int status, cf_buf *body, const char *content_type)
+{
+    if (r->responded) {
+        cf_buf_free(body);
+        return;
+    }
+    size_t len = 0;
+    char *p = body != NULL ? cf_buf_take(body, &len) : NULL;
+    struct MHD_Response *resp;
+    if (p != NULL)
+        resp = MHD_create_response_from_buffer(len, p, MHD_RESPMEM_MUST_FREE);
+    else
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        free(p);
+    if (content_type != NULL && resp != NULL)
+        MHD_add_response_header(resp, "Content-Type", content_type);
+    set_response(r, status, resp, len);
+}
+
+void cf_http_respond_empty(cf_http_req *r, int status)
+{
+    cf_http_respond(r, status, NULL, NULL);
+}
+
+void cf_http_respond_fd(cf_http_req *r, int status, int fd, uint64_t off, uint64_t len)
+{
+    if (r->responded) {
+        close(fd);
+        return;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd_at_offset64(len, fd, off);
+    if (resp == NULL)
+        close(fd);
+    set_response(r, status, resp, len);
+}
+
+static ssize_t never_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    (void)pos;
+    (void)buf;
+    (void)max;
+    return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+void cf_http_respond_len_only(cf_http_req *r, int status, uint64_t len)
+{
+    if (r->responded)
+        return;
+    struct MHD_Response *resp =
+        len == 0 ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
+                 : MHD_create_response_from_callback(len, 4096, never_read, NULL, NULL);
+    set_response(r, status, resp, 0);
+}
+
+static enum MHD_Result queue(cf_http_req *r)
+{
+    req_internal *in = r->internal;
+    if (in->queued)
+        return MHD_YES;
+    in->queued = true;
+    if (in->resp == NULL)
+        return MHD_NO;
+    enum MHD_Result ok = MHD_queue_response(in->conn, (unsigned)r->status, in->resp);
+    MHD_destroy_response(in->resp);
+    in->resp = NULL;
+    return ok;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    cf_http_server *srv = cls;
+    cf_http_req *r = *con_cls;
+    (void)url;
+    (void)version;
+
+    if (r == NULL)
+        return MHD_NO; /* out of memory at on_uri */
+    req_internal *in = r->internal;
+
+    if (!in->started) {
+        in->started = true;
+        r->method_str = cf_arena_str(r->arena, cf_str_c(method));
+        r->method = parse_method(r->method_str);
+        hdr_collect hc = {.r = r, .cap = MAX_HEADERS};
+        r->headers = cf_arena_alloc(r->arena, MAX_HEADERS * sizeof *r->headers);
+        if (r->headers == NULL || r->method_str.p == NULL)
+            return MHD_NO;
+        MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &hc);
+        cf_str cl = cf_http_header(r, "content-length");
+        if (cl.p != NULL && cf_str_to_u64(cl, &r->content_length))
+            r->has_content_length = true;
+        srv->h.on_request(srv->h.ctx, r);
+        if (r->responded)
+            return queue(r);
+        return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+        size_t n = *upload_data_size;
+        r->bytes_in += n;
+        *upload_data_size = 0;
+        if (!r->responded)
+            srv->h.on_body(srv->h.ctx, r, upload_data, n);
+        return MHD_YES;
+    }
+    in->completed = true;
+    if (!r->responded)
+        srv->h.on_complete(srv->h.ctx, r);
+    if (!r->responded) {
+        cf_error("http: handler did not respond to %.*s", CF_STR_FMT(r->method_str));
+        cf_http_respond_empty(r, 500);
+    }
+    return queue(r);
+}
+
+static void log_access(cf_http_req *r, bool completed)
+{
+    int64_t dur = mono_us() - r->start_us;
+    cf_buf key;
+    cf_buf_init(&key, 4096);
+    if (r->log_key.len > 0) {
+        /* URL-encode so a key can never forge or split a log line. */
+        static const char hex[] = "0123456789ABCDEF";
+        for (size_t i = 0; i < r->log_key.len && key.len < 3000; i++) {
+            unsigned char ch = (unsigned char)r->log_key.p[i];
+            if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                ch == '-' || ch == '_' || ch == '.' || ch == '~' || ch == '/')
+                cf_buf_append_ch(&key, (char)ch);
+            else {
+                char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+                cf_buf_append(&key, e, 3);
+            }
+        }
+    }
+    cf_info("access %s %.*s %.*s %.*s %s %d %llu %llu %lld%s", r->request_id,
+            CF_STR_FMT(r->log_access_key.len ? r->log_access_key : CF_STR("-")),
+            CF_STR_FMT(r->method_str.len ? r->method_str : CF_STR("-")),
+            CF_STR_FMT(r->log_bucket.len ? r->log_bucket : CF_STR("-")),
+            key.len ? key.p : "-", r->status ? r->status : 0,
+            (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, (long long)dur,
+            completed ? "" : " aborted");
+    cf_buf_free(&key);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    cf_http_server *srv = cls;
+    cf_http_req *r = *con_cls;
+    (void)conn;
+    if (r == NULL)
+        return;
+    req_internal *in = r->internal;
+    bool completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    if (in->started && srv->h.on_done != NULL)
+        srv->h.on_done(srv->h.ctx, r, completed);
+    if (in->started && srv->access_log)
+        log_access(r, completed);
+    if (in->resp != NULL)
+        MHD_destroy_response(in->resp);
+    *con_cls = NULL;
+    cf_arena_destroy(r->arena);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    /* MHD reports client misbehaviour here too; that is not a server error. */
+    cf_debug("mhd: %s", line);
+}
+
+static int listen_socket(const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    memset(&ss, 0, sizeof ss);
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        sl = sizeof *s4;
+    } else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        sl = sizeof *s6;
+    } else {
+        cf_error("http: listen address %s is not a numeric IPv4 or IPv6 address", host);
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        cf_error("http: socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ss.ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+        cf_error("http: cannot listen on %s port %u: %s", host, (unsigned)port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+cf_http_server *cf_http_start(const cf_http_options *o, const cf_http_handler *h)
+{
+    cf_http_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    s->h = *h;
+    s->access_log = o->access_log;
+    s->listen_fd = listen_socket(o->host, o->port);
+    if (s->listen_fd < 0) {
+        free(s);
+        return NULL;
+    }
+    unsigned threads = o->threads ? o->threads : 1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_USE_TURBO;
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_LISTEN_SOCKET, s->listen_fd, NULL},
+        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)o->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->idle_timeout_s, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONN_MEMORY_LIMIT, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+    if (s->d == NULL) {
+        cf_error("http: cannot start the HTTP server on %s port %u", o->host, (unsigned)o->port);
+        close(s->listen_fd);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void cf_http_stop(cf_http_server *s)
+{
+    if (s == NULL)
+        return;
+    MHD_stop_daemon(s->d); /* closes the listen socket too */
+    free(s);
+}

@@ -1,0 +1,174 @@
+/* cofferd: reads the settings, opens the data directory, recovers from any crash, and serves
+ * S3 until SIGINT or SIGTERM. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth/cred.h"
+#include "blob/blob_fs.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "http/http.h"
+#include "meta/meta_sqlite.h"
+#include "s3/s3.h"
+
+typedef struct recover_ctx {
+    cf_meta *meta;
+    cf_blob_store *blob;
+    uint64_t gc;
+} recover_ctx;
+
+static void finish_gc(void *ctx, const char *id)
+{
+    recover_ctx *rc = ctx;
+    if (rc->blob->ops->remove(rc->blob, id) == CF_OK &&
+        cf_meta_call(rc->meta, gc_done, id) == CF_OK)
+        rc->gc++;
+}
+
+static bool referenced(void *ctx, const char *id)
+{
+    recover_ctx *rc = ctx;
+    bool yes = true; /* when unsure, keep the bytes */
+    if (cf_meta_call(rc->meta, blob_referenced, id, &yes) != CF_OK)
+        return true;
+    return yes;
+}
+
+static int recover(cf_meta *m, cf_blob_store *b)
+{
+    recover_ctx rc = {.meta = m, .blob = b};
+    uint64_t published = 0, removed = 0;
+    if (cf_meta_call(m, gc_pending, finish_gc, &rc) != CF_OK)
+        return -1;
+    if (b->ops->recover(b, referenced, &rc, &published, &removed) != CF_OK)
+        return -1;
+    if (rc.gc || published || removed)
+        cf_info("recovery: %llu queued blobs removed, %llu staged blobs published, %llu "
+                "orphans removed",
+                (unsigned long long)rc.gc, (unsigned long long)published,
+                (unsigned long long)removed);
+    return 0;
+}
+
+static void banner(const cf_config *c, const cf_root_info *root)
+{
+    char host[128];
+    uint16_t port = 0;
+    cf_config_split_hostport(c->listen, host, sizeof host, &port);
+    const char *fmt = strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u";
+    char url[200];
+    snprintf(url, sizeof url, fmt, host, (unsigned)port);
+    printf("coffer is serving S3 at %s (region %s, data in %s)\n", url, c->region, c->data_dir);
+    if (root->created) {
+        printf("\nA root credential was created. Its secrets are shown this once:\n"
+               "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  COFFER_TOKEN=%s\n\n"
+               "Try:\n  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s "
+               "aws --endpoint-url %s --region %s s3 ls\n",
+               root->access_key, root->secret, root->token, root->access_key, root->secret, url,
+               strcmp(c->region, "auto") == 0 ? "us-east-1" : c->region);
+    } else {
+        printf("Use the root credential printed at the first start (or COFFER_ROOT_* values).\n");
+    }
+    fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+    cf_config cfg;
+    cf_meta *meta = NULL;
+    cf_blob_store *blob = NULL;
+    cf_http_server *http = NULL;
+    cf_keyring kr;
+    cf_root_info root;
+    char path[4200];
+    int status = 1;
+    sigset_t sigs;
+
+    int lr = cf_config_load(&cfg, argc, argv);
+    if (lr != 0)
+        return lr > 0 ? 0 : 2;
+    cf_log_set_level((cf_log_level)cfg.log_level);
+    if (cfg.debug_clock_offset_ms != 0) {
+        cf_clock_set_offset(cfg.debug_clock_offset_ms);
+        cf_warn("clock shifted by %lld ms (testing only)", (long long)cfg.debug_clock_offset_ms);
+    }
+    if (!cfg.fsync)
+        cf_warn("--fsync=never: a power loss may lose recently acknowledged writes");
+
+    if (mkdir(cfg.data_dir, 0750) != 0 && errno != EEXIST) {
+        cf_error("cannot create the data directory %s: %s", cfg.data_dir, strerror(errno));
+        goto out;
+    }
+    if (cf_keyring_load(cfg.data_dir, &kr) != CF_OK)
+        goto out;
+    snprintf(path, sizeof path, "%s/meta.db", cfg.data_dir);
+    meta = cf_meta_sqlite_open(path, cfg.fsync);
+    if (meta == NULL)
+        goto out;
+    blob = cf_blob_fs_open(cfg.data_dir, cfg.fsync);
+    if (blob == NULL)
+        goto out;
+    if (recover(meta, blob) != 0) {
+        cf_error("start-up recovery failed");
+        goto out;
+    }
+    if (cf_cred_bootstrap_root(meta, &kr, cf_now_ms(), &root) != CF_OK) {
+        cf_error("cannot create the root credential");
+        goto out;
+    }
+
+    cf_s3 s3 = {
+        .meta = meta,
+        .blob = blob,
+        .auth = {.meta = meta, .keyring = &kr, .region = cfg.region},
+        .region = cfg.region,
+        .domain = cfg.domain,
+        .max_object_size = cfg.max_object_size,
+    };
+    cf_http_handler h;
+    cf_s3_handler(&s3, &h);
+    char host[128];
+    uint16_t port;
+    if (!cf_config_split_hostport(cfg.listen, host, sizeof host, &port)) {
+        cf_error("bad listen address %s", cfg.listen);
+        goto out;
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cf_http_options ho = {
+        .host = host,
+        .port = port,
+        .threads = cfg.threads ? cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1),
+        .max_connections = cfg.max_connections,
+        .idle_timeout_s = cfg.idle_timeout_s,
+        .access_log = cfg.access_log,
+    };
+    /* Block the signals before MHD starts its threads so only sigwait sees them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    http = cf_http_start(&ho, &h);
+    if (http == NULL)
+        goto out;
+    cf_info("cofferd listening on %s (S3), %u threads, fsync %s", cfg.listen, ho.threads,
+            cfg.fsync ? "always" : "never");
+    banner(&cfg, &root);
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    cf_info("signal %d: shutting down", sig);
+    status = 0;
+out:
+    cf_http_stop(http);
+    if (blob != NULL)
+        blob->ops->close(blob);
+    if (meta != NULL)
+        meta->ops->close(meta);
+    return status;
+}
