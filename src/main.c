@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,16 @@ static int recover(cf_meta *m, cf_blob_store *b)
     return 0;
 }
 
+/* Each connection and each body being sent holds a descriptor: use all the system allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 static void banner(const cf_config *c, const cf_root_info *root)
 {
     char host[128];
@@ -100,6 +111,7 @@ int main(int argc, char **argv)
     if (!cfg.fsync)
         cf_warn("--fsync=never: a power loss may lose recently acknowledged writes");
 
+    raise_fd_limit();
     if (mkdir(cfg.data_dir, 0750) != 0 && errno != EEXIST) {
         cf_error("cannot create the data directory %s: %s", cfg.data_dir, strerror(errno));
         goto out;

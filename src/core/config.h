@@ -4,6 +4,7 @@
 #define COFFER_CORE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct cf_config {

@@ -1,0 +1,2 @@
+build/default/src/core/rc.o: src/core/rc.c src/core/rc.h
+src/core/rc.h:

@@ -1,0 +1,1449 @@
+/* The embedded metadata backend on SQLite.
+ *
+ * One database in WAL mode, one connection per thread (opened lazily, kept in a pthread key,
+ * closed at thread exit or at close()), statements prepared once per connection. Writers in
+ * this process queue on a mutex before BEGIN IMMEDIATE, so they wake as soon as the previous
+ * writer commits instead of sleeping in SQLite's busy handler; busy_timeout and a short retry
+ * loop still cover other processes holding the lock.
+ *
+ * Object keys are stored as BLOBs so ORDER BY key is memcmp order, as S3 lists. */
+#include "meta/meta_sqlite.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+#define BUSY_TIMEOUT_MS 10000
+#define BEGIN_RETRIES   5
+#define HEADERS_MAX     ((size_t)16 << 20) /* serialised object headers */
+#define SEEK_MAX        ((size_t)1 << 20)  /* list seek keys (prefix, start_after) */
+
+/* Schema migrations, in order: migrations[i] takes user_version i to i + 1. Never edit one
+ * that has shipped; append a new one. */
+static const char *const migrations[] = {
+    /* 1: the first schema. */
+    "CREATE TABLE buckets("
+    " name TEXT NOT NULL PRIMARY KEY,"
+    " owner TEXT NOT NULL,"
+    " region TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE objects("
+    " bucket TEXT NOT NULL,"
+    " key BLOB NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " etag TEXT NOT NULL,"
+    " mtime_ms INTEGER NOT NULL,"
+    " blob_id TEXT,"
+    " inline_body BLOB,"
+    " headers BLOB,"
+    " PRIMARY KEY(bucket, key)"
+    ") WITHOUT ROWID;"
+    /* For blob_referenced (crash recovery); inline objects have no blob id. */
+    "CREATE INDEX objects_blob_id ON objects(blob_id) WHERE blob_id IS NOT NULL;"
+    "CREATE TABLE gc_queue("
+    " blob_id TEXT NOT NULL PRIMARY KEY,"
+    " queued_ms INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE credentials("
+    " id TEXT NOT NULL PRIMARY KEY,"
+    " name TEXT NOT NULL,"
+    " parent_id TEXT NOT NULL,"
+    " policy TEXT NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " created_ms INTEGER NOT NULL,"
+    " not_before_ms INTEGER NOT NULL,"
+    " expires_ms INTEGER NOT NULL,"
+    " allowed_ips TEXT NOT NULL,"
+    " last_used_ms INTEGER NOT NULL,"
+    " secret_sealed BLOB NOT NULL,"
+    " old_secret_sealed BLOB NOT NULL,"
+    " old_secret_until_ms INTEGER NOT NULL,"
+    " token_hash TEXT NOT NULL,"
+    " version INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX credentials_parent ON credentials(parent_id);"
+    "CREATE INDEX credentials_token ON credentials(token_hash);",
+};
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+#define CRED_COLS                                                                                 \
+    "id, name, parent_id, policy, status, created_ms, not_before_ms, expires_ms, allowed_ips, "  \
+    "last_used_ms, secret_sealed, old_secret_sealed, old_secret_until_ms, token_hash, version"
+
+/* Every statement a connection may run, prepared on first use. */
+#define STATEMENTS(X)                                                                             \
+    X(BEGIN, "BEGIN")                                                                             \
+    X(BEGIN_IMM, "BEGIN IMMEDIATE")                                                               \
+    X(COMMIT, "COMMIT")                                                                           \
+    X(ROLLBACK, "ROLLBACK")                                                                       \
+    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms) VALUES(?1,?2,?3,?4)") \
+    X(BUCKET_GET, "SELECT name, owner, region, created_ms FROM buckets WHERE name=?1")           \
+    X(BUCKET_EXISTS, "SELECT 1 FROM buckets WHERE name=?1")                                       \
+    X(BUCKET_LIST, "SELECT name, owner, region, created_ms FROM buckets ORDER BY name")          \
+    X(BUCKET_DELETE, "DELETE FROM buckets WHERE name=?1")                                         \
+    X(BUCKET_HAS_OBJECTS, "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1")                        \
+    X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers FROM objects "         \
+               "WHERE bucket=?1 AND key=?2")                                                      \
+    X(OBJ_CUR, "SELECT etag, blob_id FROM objects WHERE bucket=?1 AND key=?2")                   \
+    X(OBJ_UPSERT,                                                                                 \
+      "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers) "    \
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(bucket, key) DO UPDATE SET "                   \
+      "size=excluded.size, etag=excluded.etag, mtime_ms=excluded.mtime_ms, "                      \
+      "blob_id=excluded.blob_id, inline_body=excluded.inline_body, headers=excluded.headers")     \
+    X(OBJ_DELETE, "DELETE FROM objects WHERE bucket=?1 AND key=?2")                               \
+    X(OBJ_LIST, "SELECT key, size, etag, mtime_ms, blob_id FROM objects "                         \
+                "WHERE bucket=?1 AND key>=?2 ORDER BY key")                                       \
+    X(GC_ADD, "INSERT OR IGNORE INTO gc_queue(blob_id, queued_ms) VALUES(?1,?2)")                 \
+    X(GC_DEL, "DELETE FROM gc_queue WHERE blob_id=?1")                                            \
+    X(GC_LIST, "SELECT blob_id FROM gc_queue ORDER BY queued_ms, blob_id")                        \
+    X(BLOB_REF, "SELECT 1 FROM objects WHERE blob_id=?1 LIMIT 1")                                 \
+    X(CRED_INSERT, "INSERT INTO credentials(" CRED_COLS ") "                                      \
+                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")                  \
+    X(CRED_UPDATE, "UPDATE credentials SET name=?2, parent_id=?3, policy=?4, status=?5, "         \
+                   "created_ms=?6, not_before_ms=?7, expires_ms=?8, allowed_ips=?9, "             \
+                   "last_used_ms=?10, secret_sealed=?11, old_secret_sealed=?12, "                 \
+                   "old_secret_until_ms=?13, token_hash=?14, version=version+1 WHERE id=?1")      \
+    X(CRED_GET, "SELECT " CRED_COLS " FROM credentials WHERE id=?1")                              \
+    X(CRED_GET_TOKEN, "SELECT " CRED_COLS " FROM credentials WHERE token_hash=?1 LIMIT 1")        \
+    X(CRED_COUNT, "SELECT count(*) FROM credentials")                                             \
+    X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE id=?1")                                       \
+    X(CRED_TOUCH, "UPDATE credentials SET last_used_ms=?2 WHERE id=?1 AND last_used_ms<?2")
+
+enum {
+#define ST_ENUM(name, sql) ST_##name,
+    STATEMENTS(ST_ENUM)
+#undef ST_ENUM
+        ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+#define ST_SQL(name, sql) sql,
+    STATEMENTS(ST_SQL)
+#undef ST_SQL
+};
+
+typedef struct msq msq;
+
+typedef struct conn {
+    msq *m;
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    struct conn *prev, *next;
+} conn;
+
+struct msq {
+    cf_meta base;
+    char *path;
+    bool fsync;
+    pthread_key_t key;      /* this thread's conn */
+    pthread_mutex_t lock;   /* guards conns */
+    pthread_mutex_t wlock;  /* serialises this process's write transactions */
+    conn *conns;
+};
+
+/* ---- connections ---- */
+
+static cf_rc sql_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_DONE:
+    case SQLITE_ROW:
+        return CF_OK;
+    case SQLITE_NOMEM:
+        return CF_ENOMEM;
+    case SQLITE_FULL:
+        return CF_ENOSPC;
+    case SQLITE_TOOBIG:
+        return CF_ETOOBIG;
+    case SQLITE_CONSTRAINT:
+        return CF_EEXIST;
+    default:
+        return CF_EIO;
+    }
+}
+
+/* Logs the connection's last error and maps rc. */
+static cf_rc sql_fail(conn *c, int rc, const char *what)
+{
+    cf_error("meta: %s: %s (%d)", what, sqlite3_errmsg(c->db), rc);
+    return sql_rc(rc);
+}
+
+static void conn_free(conn *c)
+{
+    int i;
+    if (!c)
+        return;
+    for (i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static cf_rc exec_sql(conn *c, const char *sql)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(c->db, sql, NULL, NULL, &err);
+    if (rc != SQLITE_OK) {
+        cf_error("meta: %s: %s", sql, err ? err : sqlite3_errstr(rc));
+        sqlite3_free(err);
+        return sql_rc(rc);
+    }
+    return CF_OK;
+}
+
+static conn *conn_open(msq *m)
+{
+    conn *c = NULL, *ret = NULL;
+    int rc;
+    const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+
+    c = calloc(1, sizeof(*c));
+    if (!c)
+        goto out;
+    c->m = m;
+    rc = sqlite3_open_v2(m->path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        cf_error("meta: open %s: %s", m->path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        goto out;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+    if (exec_sql(c, m->fsync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF") != CF_OK)
+        goto out;
+    ret = c;
+    c = NULL;
+out:
+    conn_free(c);
+    return ret;
+}
+
+/* Thread exit: the connection goes with its thread. */
+static void conn_release(void *p)
+{
+    conn *c = p;
+    msq *m = c->m;
+    pthread_mutex_lock(&m->lock);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        m->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&m->lock);
+    conn_free(c);
+}
+
+static conn *get_conn(msq *m)
+{
+    conn *c = pthread_getspecific(m->key);
+    if (c)
+        return c;
+    c = conn_open(m);
+    if (!c)
+        return NULL;
+    if (pthread_setspecific(m->key, c) != 0) {
+        cf_error("meta: pthread_setspecific failed");
+        conn_free(c);
+        return NULL;
+    }
+    pthread_mutex_lock(&m->lock);
+    c->next = m->conns;
+    if (m->conns)
+        m->conns->prev = c;
+    m->conns = c;
+    pthread_mutex_unlock(&m->lock);
+    return c;
+}
+
+/* The cached statement, reset and unbound, or NULL (logged). */
+static sqlite3_stmt *stmt(conn *c, int id)
+{
+    int rc;
+    if (!c->st[id]) {
+        rc = sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->st[id],
+                                NULL);
+        if (rc != SQLITE_OK) {
+            sql_fail(c, rc, stmt_sql[id]);
+            c->st[id] = NULL;
+            return NULL;
+        }
+    }
+    return c->st[id];
+}
+
+/* Ends a statement's use: it keeps no read lock and holds no borrowed pointers. */
+static void done(sqlite3_stmt *st)
+{
+    if (st) {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+}
+
+/* Runs a statement that returns no rows. */
+static cf_rc run(conn *c, int id)
+{
+    sqlite3_stmt *st = c->st[id];
+    int rc = sqlite3_step(st);
+    cf_rc r = CF_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        r = sql_fail(c, rc, stmt_sql[id]);
+    done(st);
+    return r;
+}
+
+static cf_rc run_simple(conn *c, int id)
+{
+    if (!stmt(c, id))
+        return CF_EIO;
+    return run(c, id);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Takes the process write lock and opens a write transaction. On success the caller must
+ * call end_write. */
+static cf_rc begin_write(msq *m, conn *c)
+{
+    sqlite3_stmt *st = stmt(c, ST_BEGIN_IMM);
+    int rc = SQLITE_ERROR, attempt;
+    if (!st)
+        return CF_EIO;
+    pthread_mutex_lock(&m->wlock);
+    for (attempt = 0; attempt <= BEGIN_RETRIES; attempt++) {
+        rc = sqlite3_step(st);
+        done(st);
+        if (rc == SQLITE_DONE)
+            return CF_OK;
+        /* busy_timeout already waited; another process holds the lock for long. */
+        if ((rc & 0xff) != SQLITE_BUSY)
+            break;
+        sleep_ms(50L << attempt);
+    }
+    pthread_mutex_unlock(&m->wlock);
+    return sql_fail(c, rc, "BEGIN IMMEDIATE");
+}
+
+/* Commits when rc is CF_OK, else rolls back; releases the write lock. Returns the result. */
+static cf_rc end_write(msq *m, conn *c, cf_rc rc)
+{
+    if (rc == CF_OK)
+        rc = run_simple(c, ST_COMMIT);
+    if (rc != CF_OK && !sqlite3_get_autocommit(c->db))
+        run_simple(c, ST_ROLLBACK);
+    pthread_mutex_unlock(&m->wlock);
+    return rc;
+}
+
+/* A read transaction gives multi-statement reads one snapshot. */
+static cf_rc begin_read(conn *c)
+{
+    return run_simple(c, ST_BEGIN);
+}
+
+static void end_read(conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        run_simple(c, ST_COMMIT);
+}
+
+/* ---- binding and reading columns ---- */
+
+static int bind_text(sqlite3_stmt *st, int i, cf_str s)
+{
+    return sqlite3_bind_text64(st, i, s.len ? s.p : "", s.len, SQLITE_STATIC, SQLITE_UTF8);
+}
+
+/* A zero-length blob needs a non-NULL pointer, or SQLite binds NULL. */
+static int bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    return sqlite3_bind_blob64(st, i, n ? p : "", n, SQLITE_STATIC);
+}
+
+static int bind_blob_copy(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    return sqlite3_bind_blob64(st, i, n ? p : "", n, SQLITE_TRANSIENT);
+}
+
+static cf_str col_raw(sqlite3_stmt *st, int i)
+{
+    const void *p = sqlite3_column_blob(st, i);
+    size_t n = (size_t)sqlite3_column_bytes(st, i);
+    return cf_str_make(p, p ? n : 0);
+}
+
+/* An arena copy of a column (NUL-terminated; NULL columns give ""). */
+static bool col_str(sqlite3_stmt *st, int i, cf_arena *a, cf_str *out)
+{
+    *out = cf_arena_str(a, col_raw(st, i));
+    return out->p != NULL;
+}
+
+static void col_blob_id(sqlite3_stmt *st, int i, char out[CF_BLOB_ID_LEN + 1])
+{
+    cf_str s = col_raw(st, i);
+    size_t n = s.len < CF_BLOB_ID_LEN ? s.len : CF_BLOB_ID_LEN;
+    if (n)
+        memcpy(out, s.p, n);
+    out[n] = '\0';
+}
+
+static size_t blob_id_len(const char *id)
+{
+    return strnlen(id, CF_BLOB_ID_LEN + 1);
+}
+
+/* ---- headers: a sequence of (u32 BE name length, name, u32 BE value length, value) ---- */
+
+static cf_rc put_u32(cf_buf *b, size_t v)
+{
+    unsigned char x[4];
+    if (v > UINT32_MAX)
+        return CF_ETOOBIG;
+    x[0] = (unsigned char)(v >> 24);
+    x[1] = (unsigned char)(v >> 16);
+    x[2] = (unsigned char)(v >> 8);
+    x[3] = (unsigned char)v;
+    return cf_buf_append(b, x, 4);
+}
+
+static cf_rc headers_encode(const cf_header *h, size_t n, cf_buf *b)
+{
+    cf_rc rc = CF_OK;
+    size_t i;
+    for (i = 0; i < n && rc == CF_OK; i++) {
+        rc = put_u32(b, h[i].name.len);
+        if (rc == CF_OK)
+            rc = cf_buf_append_str(b, h[i].name);
+        if (rc == CF_OK)
+            rc = put_u32(b, h[i].value.len);
+        if (rc == CF_OK)
+            rc = cf_buf_append_str(b, h[i].value);
+    }
+    return rc;
+}
+
+/* Reads one length-prefixed field at *off; false if the data is short. */
+static bool get_field(cf_str d, size_t *off, cf_str *out)
+{
+    const unsigned char *u = (const unsigned char *)d.p + *off;
+    size_t len;
+    if (d.len - *off < 4)
+        return false;
+    len = (size_t)u[0] << 24 | (size_t)u[1] << 16 | (size_t)u[2] << 8 | (size_t)u[3];
+    *off += 4;
+    if (d.len - *off < len)
+        return false;
+    *out = cf_str_make(d.p + *off, len);
+    *off += len;
+    return true;
+}
+
+static cf_rc headers_decode(cf_str d, cf_arena *a, cf_header **out, size_t *nout)
+{
+    size_t off = 0, n = 0, i;
+    cf_str name, value;
+    cf_header *h;
+
+    *out = NULL;
+    *nout = 0;
+    /* Count first, so the array is allocated once. */
+    while (off < d.len) {
+        if (!get_field(d, &off, &name) || !get_field(d, &off, &value))
+            return CF_EIO;
+        n++;
+    }
+    if (n == 0)
+        return CF_OK;
+    h = cf_arena_alloc(a, n * sizeof(*h));
+    if (!h)
+        return CF_ENOMEM;
+    off = 0;
+    for (i = 0; i < n; i++) {
+        get_field(d, &off, &name);
+        get_field(d, &off, &value);
+        h[i].name = cf_arena_str(a, name);
+        h[i].value = cf_arena_str(a, value);
+        if (!h[i].name.p || !h[i].value.p)
+            return CF_ENOMEM;
+    }
+    *out = h;
+    *nout = n;
+    return CF_OK;
+}
+
+/* ---- buckets ---- */
+
+static cf_rc read_bucket(sqlite3_stmt *st, cf_arena *a, cf_bucket_info *b)
+{
+    if (!col_str(st, 0, a, &b->name) || !col_str(st, 1, a, &b->owner) ||
+        !col_str(st, 2, a, &b->region))
+        return CF_ENOMEM;
+    b->created_ms = sqlite3_column_int64(st, 3);
+    return CF_OK;
+}
+
+static cf_rc bucket_exists(conn *c, cf_str name, bool *out)
+{
+    sqlite3_stmt *st = stmt(c, ST_BUCKET_EXISTS);
+    int rc;
+    if (!st)
+        return CF_EIO;
+    bind_text(st, 1, name);
+    rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW;
+    done(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sql_fail(c, rc, "bucket exists");
+    return CF_OK;
+}
+
+static cf_rc m_bucket_create(cf_meta *mm, const cf_bucket_info *b, cf_arena *a,
+                             cf_str *existing_owner)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+    int src;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    st = stmt(c, ST_BUCKET_INSERT);
+    if (!st) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, b->name);
+    bind_text(st, 2, b->owner);
+    bind_text(st, 3, b->region);
+    sqlite3_bind_int64(st, 4, b->created_ms);
+    src = sqlite3_step(st);
+    done(st);
+    if (src == SQLITE_DONE)
+        goto out;
+    if ((src & 0xff) != SQLITE_CONSTRAINT) {
+        rc = sql_fail(c, src, "bucket insert");
+        goto out;
+    }
+    rc = CF_EEXIST;
+    if (existing_owner && a) {
+        st = stmt(c, ST_BUCKET_GET);
+        if (!st)
+            goto out;
+        bind_text(st, 1, b->name);
+        *existing_owner = CF_STR_NULL;
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            if (!col_str(st, 1, a, existing_owner))
+                *existing_owner = CF_STR_NULL;
+        }
+        done(st);
+    }
+out:
+    return end_write(m, c, rc);
+}
+
+static cf_rc m_bucket_get(cf_meta *mm, cf_str name, cf_arena *a, cf_bucket_info *out)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    cf_rc rc;
+    int src;
+
+    if (!c || !(st = stmt(c, ST_BUCKET_GET)))
+        return CF_EIO;
+    memset(out, 0, sizeof(*out));
+    bind_text(st, 1, name);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        rc = read_bucket(st, a, out);
+    else if (src == SQLITE_DONE)
+        rc = CF_ENOTFOUND;
+    else
+        rc = sql_fail(c, src, "bucket get");
+    done(st);
+    return rc;
+}
+
+static cf_rc m_bucket_list(cf_meta *mm, cf_arena *a, cf_bucket_info **out, size_t *n)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    cf_bucket_info *v = NULL, *nv;
+    size_t cap = 0, len = 0;
+    cf_rc rc = CF_OK;
+    int src;
+
+    *out = NULL;
+    *n = 0;
+    if (!c || !(st = stmt(c, ST_BUCKET_LIST)))
+        return CF_EIO;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 16;
+            nv = cf_arena_alloc(a, cap * sizeof(*nv));
+            if (!nv) {
+                rc = CF_ENOMEM;
+                goto out;
+            }
+            if (len)
+                memcpy(nv, v, len * sizeof(*nv));
+            v = nv;
+        }
+        rc = read_bucket(st, a, &v[len]);
+        if (rc != CF_OK)
+            goto out;
+        len++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "bucket list");
+        goto out;
+    }
+    *out = v;
+    *n = len;
+out:
+    done(st);
+    return rc;
+}
+
+static cf_rc m_bucket_delete(cf_meta *mm, cf_str name)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    bool exists;
+    cf_rc rc;
+    int src;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    rc = bucket_exists(c, name, &exists);
+    if (rc != CF_OK)
+        goto out;
+    if (!exists) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    if (!(st = stmt(c, ST_BUCKET_HAS_OBJECTS))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, name);
+    src = sqlite3_step(st);
+    done(st);
+    if (src == SQLITE_ROW) {
+        rc = CF_ENOTEMPTY;
+        goto out;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "bucket has objects");
+        goto out;
+    }
+    if (!(st = stmt(c, ST_BUCKET_DELETE))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, name);
+    rc = run(c, ST_BUCKET_DELETE);
+out:
+    return end_write(m, c, rc);
+}
+
+/* ---- objects ---- */
+
+static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a,
+                          cf_object_info *out)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    cf_rc rc = CF_OK;
+    int src;
+
+    if (!c || !(st = stmt(c, ST_OBJ_GET)))
+        return CF_EIO;
+    memset(out, 0, sizeof(*out));
+    bind_text(st, 1, bucket);
+    bind_blob(st, 2, key.p, key.len);
+    src = sqlite3_step(st);
+    if (src == SQLITE_DONE) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    if (src != SQLITE_ROW) {
+        rc = sql_fail(c, src, "object get");
+        goto out;
+    }
+    out->bucket = cf_arena_str(a, bucket);
+    out->key = cf_arena_str(a, key);
+    out->size = (uint64_t)sqlite3_column_int64(st, 0);
+    out->mtime_ms = sqlite3_column_int64(st, 2);
+    col_blob_id(st, 3, out->blob_id);
+    if (!out->bucket.p || !out->key.p || !col_str(st, 1, a, &out->etag) ||
+        !col_str(st, 4, a, &out->inline_body)) {
+        rc = CF_ENOMEM;
+        goto out;
+    }
+    rc = headers_decode(col_raw(st, 5), a, &out->headers, &out->nheaders);
+    if (rc == CF_EIO)
+        cf_error("meta: corrupt headers for an object in bucket %.*s", CF_STR_FMT(bucket));
+out:
+    done(st);
+    return rc;
+}
+
+/* Queues a replaced or deleted object's blob for deletion, in the caller's transaction. */
+static cf_rc gc_enqueue(conn *c, cf_str blob_id)
+{
+    sqlite3_stmt *st = stmt(c, ST_GC_ADD);
+    if (!st)
+        return CF_EIO;
+    bind_text(st, 1, blob_id);
+    sqlite3_bind_int64(st, 2, cf_now_ms());
+    return run(c, ST_GC_ADD);
+}
+
+static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_cond *cond,
+                          char replaced_blob[CF_BLOB_ID_LEN + 1])
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_buf hdr;
+    bool exists, found = false;
+    char old_blob[CF_BLOB_ID_LEN + 1] = "";
+    size_t idlen = blob_id_len(obj->blob_id);
+    cf_rc rc;
+    int src;
+
+    if (replaced_blob)
+        replaced_blob[0] = '\0';
+    cf_buf_init(&hdr, HEADERS_MAX);
+    if (!c)
+        return CF_EIO;
+    if (idlen > CF_BLOB_ID_LEN)
+        return CF_EINVAL;
+    /* Serialise before taking the write lock. */
+    rc = headers_encode(obj->headers, obj->nheaders, &hdr);
+    if (rc != CF_OK)
+        goto out_nolock;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        goto out_nolock;
+
+    rc = bucket_exists(c, obj->bucket, &exists);
+    if (rc != CF_OK)
+        goto out;
+    if (!exists) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    if (!(st = stmt(c, ST_OBJ_CUR))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, obj->bucket);
+    bind_blob(st, 2, obj->key.p, obj->key.len);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        found = true;
+        col_blob_id(st, 1, old_blob);
+        if (cond && cond->if_match_etag.len && !cf_str_eq(cond->if_match_etag, col_raw(st, 0)))
+            rc = CF_ECONFLICT;
+    } else if (src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "object current");
+    }
+    done(st);
+    if (rc != CF_OK)
+        goto out;
+    if (cond && ((found && cond->if_none_match_any) || (!found && cond->if_match_etag.len))) {
+        rc = CF_ECONFLICT;
+        goto out;
+    }
+
+    if (!(st = stmt(c, ST_OBJ_UPSERT))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, obj->bucket);
+    bind_blob(st, 2, obj->key.p, obj->key.len);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)obj->size);
+    bind_text(st, 4, obj->etag);
+    sqlite3_bind_int64(st, 5, obj->mtime_ms);
+    if (idlen)
+        bind_text(st, 6, cf_str_make(obj->blob_id, idlen));
+    if (!idlen || obj->inline_body.len)
+        bind_blob(st, 7, obj->inline_body.p, obj->inline_body.len);
+    if (hdr.len)
+        bind_blob(st, 8, hdr.p, hdr.len);
+    rc = run(c, ST_OBJ_UPSERT);
+    if (rc != CF_OK)
+        goto out;
+    /* A metadata-only rewrite may keep the same blob: that one must not be collected. */
+    if (old_blob[0] && strcmp(old_blob, obj->blob_id) != 0) {
+        rc = gc_enqueue(c, cf_str_c(old_blob));
+        if (rc == CF_OK && replaced_blob)
+            memcpy(replaced_blob, old_blob, sizeof(old_blob));
+    }
+out:
+    rc = end_write(m, c, rc);
+    if (rc != CF_OK && replaced_blob)
+        replaced_blob[0] = '\0';
+out_nolock:
+    cf_buf_free(&hdr);
+    return rc;
+}
+
+static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
+                             char deleted_blob[CF_BLOB_ID_LEN + 1])
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    char old_blob[CF_BLOB_ID_LEN + 1] = "";
+    bool exists, found = false;
+    cf_rc rc;
+    int src;
+
+    if (deleted_blob)
+        deleted_blob[0] = '\0';
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    rc = bucket_exists(c, bucket, &exists);
+    if (rc != CF_OK)
+        goto out;
+    if (!exists) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    if (!(st = stmt(c, ST_OBJ_CUR))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, bucket);
+    bind_blob(st, 2, key.p, key.len);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        found = true;
+        col_blob_id(st, 1, old_blob);
+    } else if (src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "object current");
+    }
+    done(st);
+    if (rc != CF_OK || !found)
+        goto out;
+    if (!(st = stmt(c, ST_OBJ_DELETE))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, bucket);
+    bind_blob(st, 2, key.p, key.len);
+    rc = run(c, ST_OBJ_DELETE);
+    if (rc == CF_OK && old_blob[0]) {
+        rc = gc_enqueue(c, cf_str_c(old_blob));
+        if (rc == CF_OK && deleted_blob)
+            memcpy(deleted_blob, old_blob, sizeof(old_blob));
+    }
+out:
+    rc = end_write(m, c, rc);
+    if (rc != CF_OK && deleted_blob)
+        deleted_blob[0] = '\0';
+    return rc;
+}
+
+/* The smallest byte string greater than every string starting with s, into b: s with its
+ * trailing 0xFF bytes dropped and the last remaining byte incremented. false when there is
+ * none (s empty or all 0xFF): nothing sorts after those strings. */
+static bool prefix_successor(cf_str s, cf_buf *b, cf_rc *rc)
+{
+    size_t n = s.len;
+    *rc = CF_OK;
+    while (n > 0 && (unsigned char)s.p[n - 1] == 0xFF)
+        n--;
+    if (n == 0)
+        return false;
+    cf_buf_reset(b);
+    *rc = cf_buf_append(b, s.p, n);
+    if (*rc != CF_OK)
+        return false;
+    b->p[n - 1] = (char)((unsigned char)b->p[n - 1] + 1);
+    return true;
+}
+
+/* Index of the first occurrence of d in s, or -1. */
+static ptrdiff_t find_sub(cf_str s, cf_str d)
+{
+    size_t i;
+    if (d.len == 0 || d.len > s.len)
+        return -1;
+    for (i = 0; i + d.len <= s.len; i++) {
+        if (s.p[i] == d.p[0] && memcmp(s.p + i, d.p, d.len) == 0)
+            return (ptrdiff_t)i;
+    }
+    return -1;
+}
+
+/* Makes room for one more element in an arena array, doubling. */
+static void *grow(cf_arena *a, void *v, size_t len, size_t *cap, size_t elem)
+{
+    void *nv;
+    size_t ncap;
+    if (len < *cap)
+        return v;
+    ncap = *cap ? *cap * 2 : 32;
+    nv = cf_arena_alloc(a, ncap * elem);
+    if (!nv)
+        return NULL;
+    if (len)
+        memcpy(nv, v, len * elem);
+    *cap = ncap;
+    return nv;
+}
+
+/* ListObjects: one ordered range scan on the primary key. With a delimiter, a key that
+ * yields a common prefix makes the scan jump past every key under that prefix (a fresh
+ * seek), so a page costs O(page size) seeks whatever the bucket holds. */
+static cf_rc m_object_list(cf_meta *mm, cf_str bucket, const cf_list_params *p, cf_arena *a,
+                           cf_list_result *out)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st = NULL;
+    cf_buf seek;
+    size_t cap_o = 0, cap_p = 0;
+    uint32_t n = 0;
+    cf_str bcopy, last = CF_STR_NULL;
+    bool exists;
+    cf_rc rc;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    cf_buf_init(&seek, SEEK_MAX);
+    if (!c)
+        return CF_EIO;
+    rc = begin_read(c);
+    if (rc != CF_OK)
+        goto out;
+    rc = bucket_exists(c, bucket, &exists);
+    if (rc != CF_OK)
+        goto out;
+    if (!exists) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    if (p->max_keys == 0)
+        goto out;
+    bcopy = cf_arena_str(a, bucket);
+    if (!bcopy.p) {
+        rc = CF_ENOMEM;
+        goto out;
+    }
+
+    /* Start at the prefix, or just after start_after (x + NUL is the least string > x). */
+    if (cf_str_cmp(p->start_after, p->prefix) >= 0) {
+        rc = cf_buf_append_str(&seek, p->start_after);
+        if (rc == CF_OK)
+            rc = cf_buf_append_ch(&seek, '\0');
+    } else {
+        rc = cf_buf_append_str(&seek, p->prefix);
+    }
+    if (rc != CF_OK)
+        goto out;
+    if (!(st = stmt(c, ST_OBJ_LIST))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, bucket);
+    bind_blob_copy(st, 2, seek.p, seek.len);
+
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        cf_str key = col_raw(st, 0);
+        ptrdiff_t d;
+        if (!cf_str_starts(key, p->prefix))
+            break; /* past the prefix's range: nothing more can match */
+        d = find_sub(cf_str_sub(key, p->prefix.len, key.len), p->delimiter);
+        if (d >= 0) {
+            cf_str cp = cf_str_make(key.p, p->prefix.len + (size_t)d + p->delimiter.len);
+            /* A prefix at or before start_after was returned by an earlier page. */
+            if (cf_str_cmp(cp, p->start_after) > 0) {
+                if (n == p->max_keys) {
+                    out->truncated = true;
+                    break;
+                }
+                out->prefixes = grow(a, out->prefixes, out->nprefixes, &cap_p, sizeof(cf_str));
+                if (!out->prefixes) {
+                    rc = CF_ENOMEM;
+                    goto out;
+                }
+                last = out->prefixes[out->nprefixes] = cf_arena_str(a, cp);
+                if (!last.p) {
+                    rc = CF_ENOMEM;
+                    goto out;
+                }
+                out->nprefixes++;
+                n++;
+            }
+            if (!prefix_successor(cp, &seek, &rc)) {
+                if (rc != CF_OK)
+                    goto out;
+                break; /* cp is all 0xFF: no key sorts after its members */
+            }
+            sqlite3_reset(st);
+            bind_blob_copy(st, 2, seek.p, seek.len);
+            continue;
+        }
+        if (n == p->max_keys) {
+            out->truncated = true;
+            break;
+        }
+        out->objects = grow(a, out->objects, out->nobjects, &cap_o, sizeof(cf_object_info));
+        if (!out->objects) {
+            rc = CF_ENOMEM;
+            goto out;
+        }
+        {
+            cf_object_info *o = &out->objects[out->nobjects];
+            o->bucket = bcopy;
+            o->key = cf_arena_str(a, key);
+            o->size = (uint64_t)sqlite3_column_int64(st, 1);
+            o->mtime_ms = sqlite3_column_int64(st, 3);
+            col_blob_id(st, 4, o->blob_id);
+            o->inline_body = cf_str_make("", 0);
+            if (!o->key.p || !col_str(st, 2, a, &o->etag)) {
+                rc = CF_ENOMEM;
+                goto out;
+            }
+            last = o->key;
+        }
+        out->nobjects++;
+        n++;
+    }
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "object list");
+        goto out;
+    }
+    if (out->truncated)
+        out->next_marker = last;
+out:
+    done(st);
+    end_read(c);
+    cf_buf_free(&seek);
+    if (rc != CF_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+/* ---- blob garbage queue ---- */
+
+static cf_rc m_gc_done(cf_meta *mm, const char *blob_id)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_GC_DEL))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, cf_str_c(blob_id));
+    rc = run(c, ST_GC_DEL);
+out:
+    return end_write(m, c, rc);
+}
+
+/* Ids are collected first so fn may call gc_done (a write) on this thread's connection. */
+static cf_rc m_gc_pending(cf_meta *mm, void (*fn)(void *ctx, const char *blob_id), void *ctx)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    cf_buf ids;
+    cf_rc rc = CF_OK;
+    size_t off;
+    int src;
+
+    cf_buf_init(&ids, SIZE_MAX);
+    if (!c || !(st = stmt(c, ST_GC_LIST)))
+        return CF_EIO;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        char id[CF_BLOB_ID_LEN + 1];
+        col_blob_id(st, 0, id);
+        rc = cf_buf_append(&ids, id, sizeof(id));
+        if (rc != CF_OK)
+            break;
+    }
+    if (rc == CF_OK && src != SQLITE_DONE)
+        rc = sql_fail(c, src, "gc list");
+    done(st);
+    for (off = 0; rc == CF_OK && off < ids.len; off += CF_BLOB_ID_LEN + 1)
+        fn(ctx, ids.p + off);
+    cf_buf_free(&ids);
+    return rc;
+}
+
+static cf_rc m_blob_referenced(cf_meta *mm, const char *blob_id, bool *out)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    int src;
+
+    *out = false;
+    if (!c || !(st = stmt(c, ST_BLOB_REF)))
+        return CF_EIO;
+    bind_text(st, 1, cf_str_c(blob_id));
+    src = sqlite3_step(st);
+    *out = src == SQLITE_ROW;
+    done(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return sql_fail(c, src, "blob referenced");
+    return CF_OK;
+}
+
+/* ---- credentials ---- */
+
+static void bind_cred(sqlite3_stmt *st, const cf_cred_row *r)
+{
+    bind_text(st, 1, r->id);
+    bind_text(st, 2, r->name);
+    bind_text(st, 3, r->parent_id);
+    bind_text(st, 4, r->policy);
+    sqlite3_bind_int(st, 5, (int)r->status);
+    sqlite3_bind_int64(st, 6, r->created_ms);
+    sqlite3_bind_int64(st, 7, r->not_before_ms);
+    sqlite3_bind_int64(st, 8, r->expires_ms);
+    bind_text(st, 9, r->allowed_ips);
+    sqlite3_bind_int64(st, 10, r->last_used_ms);
+    bind_blob(st, 11, r->secret_sealed.p, r->secret_sealed.len);
+    bind_blob(st, 12, r->old_secret_sealed.p, r->old_secret_sealed.len);
+    sqlite3_bind_int64(st, 13, r->old_secret_until_ms);
+    bind_text(st, 14, r->token_hash);
+}
+
+static cf_rc read_cred(sqlite3_stmt *st, cf_arena *a, cf_cred_row *r)
+{
+    if (!col_str(st, 0, a, &r->id) || !col_str(st, 1, a, &r->name) ||
+        !col_str(st, 2, a, &r->parent_id) || !col_str(st, 3, a, &r->policy) ||
+        !col_str(st, 8, a, &r->allowed_ips) || !col_str(st, 10, a, &r->secret_sealed) ||
+        !col_str(st, 11, a, &r->old_secret_sealed) || !col_str(st, 13, a, &r->token_hash))
+        return CF_ENOMEM;
+    r->status = sqlite3_column_int(st, 4) == CF_CRED_DISABLED ? CF_CRED_DISABLED : CF_CRED_ACTIVE;
+    r->created_ms = sqlite3_column_int64(st, 5);
+    r->not_before_ms = sqlite3_column_int64(st, 6);
+    r->expires_ms = sqlite3_column_int64(st, 7);
+    r->last_used_ms = sqlite3_column_int64(st, 9);
+    r->old_secret_until_ms = sqlite3_column_int64(st, 12);
+    r->version = sqlite3_column_int64(st, 14);
+    return CF_OK;
+}
+
+static cf_rc m_cred_insert(cf_meta *mm, const cf_cred_row *r)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+    int src;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_CRED_INSERT))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_cred(st, r);
+    sqlite3_bind_int64(st, 15, r->version > 0 ? r->version : 1);
+    src = sqlite3_step(st);
+    done(st);
+    if ((src & 0xff) == SQLITE_CONSTRAINT)
+        rc = CF_EEXIST;
+    else if (src != SQLITE_DONE)
+        rc = sql_fail(c, src, "credential insert");
+out:
+    return end_write(m, c, rc);
+}
+
+static cf_rc m_cred_update(cf_meta *mm, const cf_cred_row *r)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_CRED_UPDATE))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_cred(st, r);
+    rc = run(c, ST_CRED_UPDATE);
+    if (rc == CF_OK && sqlite3_changes(c->db) == 0)
+        rc = CF_ENOTFOUND;
+out:
+    return end_write(m, c, rc);
+}
+
+static cf_rc cred_get_by(conn *c, int id, cf_str v, cf_arena *a, cf_cred_row *out)
+{
+    sqlite3_stmt *st;
+    cf_rc rc;
+    int src;
+
+    memset(out, 0, sizeof(*out));
+    if (!c || !(st = stmt(c, id)))
+        return CF_EIO;
+    bind_text(st, 1, v);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        rc = read_cred(st, a, out);
+    else if (src == SQLITE_DONE)
+        rc = CF_ENOTFOUND;
+    else
+        rc = sql_fail(c, src, "credential get");
+    done(st);
+    return rc;
+}
+
+static cf_rc m_cred_get(cf_meta *mm, cf_str id, cf_arena *a, cf_cred_row *out)
+{
+    return cred_get_by(get_conn((msq *)mm), ST_CRED_GET, id, a, out);
+}
+
+static cf_rc m_cred_get_by_token_hash(cf_meta *mm, cf_str token_hash, cf_arena *a,
+                                      cf_cred_row *out)
+{
+    /* Credentials without a token store "": never let an empty hash match them. */
+    if (token_hash.len == 0) {
+        memset(out, 0, sizeof(*out));
+        return CF_ENOTFOUND;
+    }
+    return cred_get_by(get_conn((msq *)mm), ST_CRED_GET_TOKEN, token_hash, a, out);
+}
+
+static cf_rc m_cred_count(cf_meta *mm, uint64_t *n)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    cf_rc rc = CF_OK;
+    int src;
+
+    *n = 0;
+    if (!c || !(st = stmt(c, ST_CRED_COUNT)))
+        return CF_EIO;
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW)
+        *n = (uint64_t)sqlite3_column_int64(st, 0);
+    else
+        rc = sql_fail(c, src, "credential count");
+    done(st);
+    return rc;
+}
+
+/* Only moves last_used forward and does not bump version: it is not a change that caches
+ * need to see. */
+static cf_rc m_cred_touch(cf_meta *mm, cf_str id, int64_t last_used_ms)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+    int src;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_CRED_TOUCH))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, last_used_ms);
+    rc = run(c, ST_CRED_TOUCH);
+    if (rc != CF_OK || sqlite3_changes(c->db) > 0)
+        goto out;
+    if (!(st = stmt(c, ST_CRED_EXISTS))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, id);
+    src = sqlite3_step(st);
+    done(st);
+    if (src == SQLITE_DONE)
+        rc = CF_ENOTFOUND;
+    else if (src != SQLITE_ROW)
+        rc = sql_fail(c, src, "credential exists");
+out:
+    return end_write(m, c, rc);
+}
+
+/* ---- open / close ---- */
+
+static void m_close(cf_meta *mm)
+{
+    msq *m = (msq *)mm;
+    conn *c, *next;
+    if (!m)
+        return;
+    /* After this no thread-exit destructor runs for our connections. */
+    pthread_key_delete(m->key);
+    for (c = m->conns; c; c = next) {
+        next = c->next;
+        conn_free(c);
+    }
+    pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->wlock);
+    free(m->path);
+    free(m);
+}
+
+static const cf_meta_ops sqlite_ops = {
+    .close = m_close,
+    .bucket_create = m_bucket_create,
+    .bucket_get = m_bucket_get,
+    .bucket_list = m_bucket_list,
+    .bucket_delete = m_bucket_delete,
+    .object_get = m_object_get,
+    .object_put = m_object_put,
+    .object_delete = m_object_delete,
+    .object_list = m_object_list,
+    .gc_done = m_gc_done,
+    .gc_pending = m_gc_pending,
+    .blob_referenced = m_blob_referenced,
+    .cred_insert = m_cred_insert,
+    .cred_update = m_cred_update,
+    .cred_get = m_cred_get,
+    .cred_get_by_token_hash = m_cred_get_by_token_hash,
+    .cred_count = m_cred_count,
+    .cred_touch = m_cred_touch,
+};
+
+/* Brings the schema to SCHEMA_VERSION in one transaction. */
+static cf_rc migrate(msq *m, conn *c)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[64];
+    int version = 0, src;
+    cf_rc rc;
+
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    src = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
+    if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW) {
+        rc = sql_fail(c, src, "PRAGMA user_version");
+        goto out;
+    }
+    if (version > SCHEMA_VERSION) {
+        cf_error("meta: %s has schema version %d, newer than this build's %d", m->path, version,
+                 SCHEMA_VERSION);
+        rc = CF_EINVAL;
+        goto out;
+    }
+    for (; version < SCHEMA_VERSION && rc == CF_OK; version++) {
+        cf_info("meta: migrating %s to schema version %d", m->path, version + 1);
+        rc = exec_sql(c, migrations[version]);
+    }
+    if (rc != CF_OK)
+        goto out;
+    snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
+    rc = exec_sql(c, sql);
+out:
+    return end_write(m, c, rc);
+}
+
+cf_meta *cf_meta_sqlite_open(const char *path, bool fsync)
+{
+    msq *m = NULL;
+    cf_meta *ret = NULL;
+    conn *c;
+    bool key = false, lock = false, wlock = false;
+
+    if (!sqlite3_threadsafe()) {
+        cf_error("meta: SQLite was built without thread support");
+        goto out;
+    }
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        goto out;
+    m->base.ops = &sqlite_ops;
+    m->fsync = fsync;
+    m->path = strdup(path);
+    if (!m->path)
+        goto out;
+    if (pthread_key_create(&m->key, conn_release) != 0)
+        goto out;
+    key = true;
+    if (pthread_mutex_init(&m->lock, NULL) != 0)
+        goto out;
+    lock = true;
+    if (pthread_mutex_init(&m->wlock, NULL) != 0)
+        goto out;
+    wlock = true;
+    c = get_conn(m);
+    if (!c)
+        goto out;
+    /* WAL is a property of the database file; set once, outside any transaction. */
+    if (exec_sql(c, "PRAGMA journal_mode=WAL") != CF_OK ||
+        exec_sql(c, "PRAGMA journal_size_limit=67108864") != CF_OK)
+        goto out;
+    if (migrate(m, c) != CF_OK)
+        goto out;
+    ret = &m->base;
+    m = NULL;
+out:
+    if (m) {
+        if (key && lock && wlock) {
+            m_close(&m->base);
+        } else {
+            if (key)
+                pthread_key_delete(m->key);
+            if (lock)
+                pthread_mutex_destroy(&m->lock);
+            free(m->path);
+            free(m);
+        }
+        cf_error("meta: cannot open %s", path);
+    }
+    return ret;
+}

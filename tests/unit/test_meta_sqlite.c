@@ -1,0 +1,1203 @@
+/* Unit tests for the SQLite metadata backend. Includes the .c to reach its helpers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meta/meta_sqlite.c"
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+    cf_meta *m;
+    cf_arena *a;
+} fixture;
+
+static void rm_db(const char *path)
+{
+    char p[160];
+    const char *sfx[] = {"", "-wal", "-shm", "-journal"};
+    size_t i;
+    for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+        unlink(p);
+    }
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/coffer-meta-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/meta.db", f->dir);
+    f->m = cf_meta_sqlite_open(f->path, false);
+    f->a = cf_arena_new(0);
+    if (!f->m || !f->a)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    if (f->m)
+        f->m->ops->close(f->m);
+    cf_arena_destroy(f->a);
+    rm_db(f->path);
+    rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static cf_bucket_info bucket(const char *name)
+{
+    cf_bucket_info b = {cf_str_c(name), CF_STR("owner1"), CF_STR("us-east-1"), 1234};
+    return b;
+}
+
+static cf_rc put_full(cf_meta *m, const char *b, cf_str key, const char *blob, const char *etag,
+                      const cf_put_cond *cond, char replaced[CF_BLOB_ID_LEN + 1])
+{
+    cf_object_info o;
+    char dummy[CF_BLOB_ID_LEN + 1];
+    memset(&o, 0, sizeof(o));
+    o.bucket = cf_str_c(b);
+    o.key = key;
+    o.size = 5;
+    o.etag = cf_str_c(etag);
+    o.mtime_ms = 1000;
+    snprintf(o.blob_id, sizeof(o.blob_id), "%s", blob ? blob : "");
+    if (!blob)
+        o.inline_body = CF_STR("hello");
+    return m->ops->object_put(m, &o, cond, replaced ? replaced : dummy);
+}
+
+static cf_rc put(cf_meta *m, const char *b, const char *key)
+{
+    return put_full(m, b, cf_str_c(key), NULL, "e", NULL, NULL);
+}
+
+static void blob_id_n(char out[CF_BLOB_ID_LEN + 1], unsigned n)
+{
+    snprintf(out, CF_BLOB_ID_LEN + 1, "%032x", n);
+}
+
+/* ---- helpers ---- */
+
+static void test_prefix_successor(void **state)
+{
+    cf_buf b;
+    cf_rc rc;
+    (void)state;
+    cf_buf_init(&b, 64);
+    assert_true(prefix_successor(CF_STR("a"), &b, &rc));
+    assert_int_equal(b.len, 1);
+    assert_memory_equal(b.p, "b", 1);
+    assert_true(prefix_successor(CF_STR("a/"), &b, &rc));
+    assert_memory_equal(b.p, "a0", 2);
+    assert_true(prefix_successor(CF_STR("ab\xff\xff"), &b, &rc));
+    assert_int_equal(b.len, 2);
+    assert_memory_equal(b.p, "ac", 2);
+    assert_true(prefix_successor(CF_STR("a\xfe"), &b, &rc));
+    assert_memory_equal(b.p, "a\xff", 2);
+    assert_false(prefix_successor(CF_STR("\xff\xff"), &b, &rc));
+    assert_int_equal(rc, CF_OK);
+    assert_false(prefix_successor(CF_STR(""), &b, &rc));
+    cf_buf_free(&b);
+}
+
+static void test_find_sub(void **state)
+{
+    (void)state;
+    assert_int_equal(find_sub(CF_STR("abc/def"), CF_STR("/")), 3);
+    assert_int_equal(find_sub(CF_STR("abc/def"), CF_STR("c/d")), 2);
+    assert_int_equal(find_sub(CF_STR("abc"), CF_STR("abcd")), -1);
+    assert_int_equal(find_sub(CF_STR("abc"), CF_STR("")), -1);
+    assert_int_equal(find_sub(CF_STR("aab"), CF_STR("ab")), 1);
+    assert_int_equal(find_sub(CF_STR(""), CF_STR("/")), -1);
+}
+
+static void test_headers_codec(void **state)
+{
+    cf_header h[3] = {
+        {CF_STR("content-type"), CF_STR("text/plain")},
+        {CF_STR("x-amz-meta-empty"), CF_STR("")},
+        {CF_STR("x-amz-meta-bin"), {"a\0b", 3}},
+    };
+    cf_arena *a = cf_arena_new(0);
+    cf_header *out;
+    size_t n, i;
+    cf_buf b;
+    (void)state;
+    cf_buf_init(&b, 0);
+    assert_int_equal(headers_encode(h, 3, &b), CF_OK);
+    assert_int_equal(headers_decode(cf_buf_str(&b), a, &out, &n), CF_OK);
+    assert_int_equal(n, 3);
+    for (i = 0; i < 3; i++) {
+        assert_true(cf_str_eq(out[i].name, h[i].name));
+        assert_true(cf_str_eq(out[i].value, h[i].value));
+    }
+    /* Truncated input is corrupt, not a crash. */
+    for (i = 1; i < b.len; i++) {
+        cf_rc rc = headers_decode(cf_str_make(b.p, b.len - i), a, &out, &n);
+        if (rc == CF_OK)
+            assert_true(n < 3);
+        else
+            assert_int_equal(rc, CF_EIO);
+    }
+    assert_int_equal(headers_decode(cf_str_make("", 0), a, &out, &n), CF_OK);
+    assert_int_equal(n, 0);
+    assert_null(out);
+    cf_buf_free(&b);
+    cf_arena_destroy(a);
+}
+
+/* ---- schema ---- */
+
+static int user_version(const char *path)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int v = -1;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void test_schema(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db;
+    char *err = NULL;
+    cf_meta *m2;
+
+    assert_int_equal(put(f->m, "b", "k"), CF_ENOTFOUND);
+    assert_int_equal(f->m->ops->bucket_create(f->m, &(cf_bucket_info){CF_STR("b"), CF_STR("o"),
+                                                                       CF_STR("r"), 1},
+                                              NULL, NULL),
+                     CF_OK);
+    f->m->ops->close(f->m);
+    f->m = NULL;
+    assert_int_equal(user_version(f->path), SCHEMA_VERSION);
+
+    /* Reopening keeps data and does not migrate again. */
+    f->m = cf_meta_sqlite_open(f->path, true);
+    assert_non_null(f->m);
+    assert_int_equal(put(f->m, "b", "k"), CF_OK);
+    f->m->ops->close(f->m);
+    f->m = NULL;
+
+    /* A database from a newer build is refused. */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=999", NULL, NULL, &err), SQLITE_OK);
+    sqlite3_close(db);
+    m2 = cf_meta_sqlite_open(f->path, false);
+    assert_null(m2);
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=1", NULL, NULL, &err), SQLITE_OK);
+    sqlite3_close(db);
+    f->m = cf_meta_sqlite_open(f->path, false);
+    assert_non_null(f->m);
+
+    /* WAL mode is persistent. */
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    {
+        sqlite3_stmt *st;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+
+    /* A path that cannot be opened. */
+    assert_null(cf_meta_sqlite_open("/nonexistent-dir/x/meta.db", false));
+}
+
+/* The list query must be a primary-key range search, never a scan. */
+static void test_list_query_plan(void **state)
+{
+    fixture *f = *state;
+    conn *c = get_conn((msq *)f->m);
+    sqlite3_stmt *st;
+    char sql[512];
+    bool found = false;
+    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", stmt_sql[ST_OBJ_LIST]);
+    assert_int_equal(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        assert_null(strstr(d, "TEMP B-TREE"));
+        if (strstr(d, "SEARCH objects USING PRIMARY KEY (bucket=? AND key>?)"))
+            found = true;
+    }
+    sqlite3_finalize(st);
+    assert_true(found);
+}
+
+/* ---- buckets ---- */
+
+static void test_buckets(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("alpha"), got, *list;
+    cf_str owner = CF_STR_NULL;
+    size_t n;
+
+    assert_int_equal(m->ops->bucket_list(m, f->a, &list, &n), CF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(m->ops->bucket_create(m, &b, f->a, &owner), CF_OK);
+    b.owner = CF_STR("someone-else");
+    assert_int_equal(m->ops->bucket_create(m, &b, f->a, &owner), CF_EEXIST);
+    assert_true(cf_str_eq_c(owner, "owner1"));
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_EEXIST);
+    b = bucket("zeta");
+    assert_int_equal(m->ops->bucket_create(m, &b, f->a, NULL), CF_OK);
+    b = bucket("beta");
+    assert_int_equal(m->ops->bucket_create(m, &b, f->a, NULL), CF_OK);
+
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("alpha"), f->a, &got), CF_OK);
+    assert_true(cf_str_eq_c(got.name, "alpha"));
+    assert_true(cf_str_eq_c(got.owner, "owner1"));
+    assert_true(cf_str_eq_c(got.region, "us-east-1"));
+    assert_int_equal(got.created_ms, 1234);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("nope"), f->a, &got), CF_ENOTFOUND);
+
+    assert_int_equal(m->ops->bucket_list(m, f->a, &list, &n), CF_OK);
+    assert_int_equal(n, 3);
+    assert_true(cf_str_eq_c(list[0].name, "alpha"));
+    assert_true(cf_str_eq_c(list[1].name, "beta"));
+    assert_true(cf_str_eq_c(list[2].name, "zeta"));
+
+    assert_int_equal(m->ops->bucket_delete(m, CF_STR("nope")), CF_ENOTFOUND);
+    assert_int_equal(put(m, "beta", "k"), CF_OK);
+    assert_int_equal(m->ops->bucket_delete(m, CF_STR("beta")), CF_ENOTEMPTY);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("beta"), CF_STR("k"), NULL), CF_OK);
+    assert_int_equal(m->ops->bucket_delete(m, CF_STR("beta")), CF_OK);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("beta"), f->a, &got), CF_ENOTFOUND);
+    assert_int_equal(m->ops->bucket_list(m, f->a, &list, &n), CF_OK);
+    assert_int_equal(n, 2);
+
+    /* Many buckets: the array grows. */
+    for (unsigned i = 0; i < 100; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "b%03u", i);
+        b = bucket(name);
+        assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    }
+    assert_int_equal(m->ops->bucket_list(m, f->a, &list, &n), CF_OK);
+    assert_int_equal(n, 102);
+    for (size_t i = 1; i < n; i++)
+        assert_true(cf_str_cmp(list[i - 1].name, list[i].name) < 0);
+}
+
+/* ---- objects ---- */
+
+typedef struct gc_ids {
+    char ids[64][CF_BLOB_ID_LEN + 1];
+    size_t n;
+} gc_ids;
+
+static void collect_gc(void *ctx, const char *id)
+{
+    gc_ids *g = ctx;
+    assert_true(g->n < 64);
+    snprintf(g->ids[g->n++], CF_BLOB_ID_LEN + 1, "%s", id);
+}
+
+static bool gc_has(cf_meta *m, const char *id, size_t *count)
+{
+    gc_ids g = {.n = 0};
+    size_t i;
+    bool found = false;
+    assert_int_equal(m->ops->gc_pending(m, collect_gc, &g), CF_OK);
+    for (i = 0; i < g.n; i++)
+        if (strcmp(g.ids[i], id) == 0)
+            found = true;
+    if (count)
+        *count = g.n;
+    return found;
+}
+
+static void test_objects(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    cf_object_info o, got;
+    cf_header h[2] = {{CF_STR("content-type"), CF_STR("text/plain")},
+                      {CF_STR("x-amz-meta-a"), CF_STR("1")}};
+    char rep[CF_BLOB_ID_LEN + 1], b1[CF_BLOB_ID_LEN + 1], b2[CF_BLOB_ID_LEN + 1];
+    bool ref;
+    size_t nq;
+
+    blob_id_n(b1, 1);
+    blob_id_n(b2, 2);
+    memset(&o, 0, sizeof(o));
+    o.bucket = CF_STR("bk");
+    o.key = CF_STR("dir/file.txt");
+    o.size = 5;
+    o.etag = CF_STR("5d41402abc4b2a76b9719d911017c592");
+    o.mtime_ms = 1700000000123;
+    o.inline_body = CF_STR("hello");
+    o.headers = h;
+    o.nheaders = 2;
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_ENOTFOUND);
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    memset(rep, 'x', sizeof(rep));
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
+    assert_string_equal(rep, "");
+
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("dir/file.txt"), f->a, &got),
+                     CF_OK);
+    assert_true(cf_str_eq_c(got.bucket, "bk"));
+    assert_true(cf_str_eq_c(got.key, "dir/file.txt"));
+    assert_int_equal(got.size, 5);
+    assert_true(cf_str_eq(got.etag, o.etag));
+    assert_int_equal(got.mtime_ms, 1700000000123);
+    assert_string_equal(got.blob_id, "");
+    assert_true(cf_str_eq_c(got.inline_body, "hello"));
+    assert_int_equal(got.nheaders, 2);
+    assert_true(cf_str_eq_c(got.headers[0].name, "content-type"));
+    assert_true(cf_str_eq_c(got.headers[0].value, "text/plain"));
+    assert_true(cf_str_eq_c(got.headers[1].name, "x-amz-meta-a"));
+    assert_true(cf_str_eq_c(got.headers[1].value, "1"));
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("dir/other"), f->a, &got),
+                     CF_ENOTFOUND);
+    assert_int_equal(m->ops->object_get(m, CF_STR("nob"), CF_STR("dir/file.txt"), f->a, &got),
+                     CF_ENOTFOUND);
+
+    /* Inline replaced by a blob: nothing to collect. */
+    o.inline_body = CF_STR_NULL;
+    o.headers = NULL;
+    o.nheaders = 0;
+    o.size = 1 << 20;
+    memcpy(o.blob_id, b1, sizeof(b1));
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
+    assert_string_equal(rep, "");
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("dir/file.txt"), f->a, &got),
+                     CF_OK);
+    assert_string_equal(got.blob_id, b1);
+    assert_int_equal(got.size, 1 << 20);
+    assert_int_equal(got.nheaders, 0);
+    assert_int_equal(got.inline_body.len, 0);
+    assert_int_equal(m->ops->blob_referenced(m, b1, &ref), CF_OK);
+    assert_true(ref);
+    assert_int_equal(m->ops->blob_referenced(m, b2, &ref), CF_OK);
+    assert_false(ref);
+
+    /* Same blob kept (metadata-only rewrite): not queued. */
+    o.etag = CF_STR("other");
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
+    assert_string_equal(rep, "");
+    assert_false(gc_has(m, b1, &nq));
+    assert_int_equal(nq, 0);
+
+    /* Blob replaced by a blob: the old one is queued and reported. */
+    memcpy(o.blob_id, b2, sizeof(b2));
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
+    assert_string_equal(rep, b1);
+    assert_true(gc_has(m, b1, &nq));
+    assert_int_equal(nq, 1);
+    assert_int_equal(m->ops->blob_referenced(m, b1, &ref), CF_OK);
+    assert_false(ref);
+    assert_int_equal(m->ops->gc_done(m, b1), CF_OK);
+    assert_false(gc_has(m, b1, &nq));
+    assert_int_equal(nq, 0);
+    assert_int_equal(m->ops->gc_done(m, b1), CF_OK); /* again: harmless */
+
+    /* Blob replaced by inline: queued. */
+    o.blob_id[0] = '\0';
+    o.inline_body = CF_STR("");
+    o.size = 0;
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
+    assert_string_equal(rep, b2);
+    assert_true(gc_has(m, b2, NULL));
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("dir/file.txt"), f->a, &got),
+                     CF_OK);
+    assert_int_equal(got.size, 0);
+    assert_int_equal(got.inline_body.len, 0);
+    assert_non_null(got.inline_body.p);
+    assert_int_equal(m->ops->gc_done(m, b2), CF_OK);
+
+    /* Delete queues the blob. */
+    memcpy(o.blob_id, b1, sizeof(b1));
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("dir/file.txt"), rep), CF_OK);
+    assert_string_equal(rep, b1);
+    assert_true(gc_has(m, b1, &nq));
+    assert_int_equal(nq, 1);
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("dir/file.txt"), f->a, &got),
+                     CF_ENOTFOUND);
+    memset(rep, 'x', sizeof(rep));
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("dir/file.txt"), rep), CF_OK);
+    assert_string_equal(rep, "");
+    assert_int_equal(m->ops->object_delete(m, CF_STR("nob"), CF_STR("x"), rep), CF_ENOTFOUND);
+
+    /* Binary keys, and keys differing only after a NUL. */
+    assert_int_equal(put_full(m, "bk", (cf_str){"a\0b", 3}, NULL, "e1", NULL, NULL), CF_OK);
+    assert_int_equal(put_full(m, "bk", (cf_str){"a\0c", 3}, NULL, "e2", NULL, NULL), CF_OK);
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), (cf_str){"a\0c", 3}, f->a, &got), CF_OK);
+    assert_true(cf_str_eq_c(got.etag, "e2"));
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("a"), f->a, &got), CF_ENOTFOUND);
+
+    /* A blob id that does not fit is refused. */
+    memset(o.blob_id, 'a', sizeof(o.blob_id));
+    assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_EINVAL);
+}
+
+static void test_conditional_put(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    cf_put_cond none = {.if_none_match_any = true};
+    cf_put_cond match = {.if_match_etag = CF_STR("e1")};
+    cf_put_cond wrong = {.if_match_etag = CF_STR("zz")};
+    cf_put_cond empty = {0};
+    char rep[CF_BLOB_ID_LEN + 1], b1[CF_BLOB_ID_LEN + 1], b2[CF_BLOB_ID_LEN + 1];
+    cf_object_info got;
+    size_t nq;
+
+    blob_id_n(b1, 11);
+    blob_id_n(b2, 12);
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    /* If-Match on a missing key fails; If-None-Match * on a missing key succeeds. */
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b1, "e1", &match, rep), CF_ECONFLICT);
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b1, "e1", &none, rep), CF_OK);
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b2, "e2", &none, rep), CF_ECONFLICT);
+    assert_string_equal(rep, "");
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b2, "e2", &wrong, rep), CF_ECONFLICT);
+    assert_string_equal(rep, "");
+    /* Nothing changed and nothing queued by the failed attempts. */
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got), CF_OK);
+    assert_true(cf_str_eq_c(got.etag, "e1"));
+    assert_string_equal(got.blob_id, b1);
+    assert_false(gc_has(m, b1, &nq));
+    assert_int_equal(nq, 0);
+
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b2, "e2", &match, rep), CF_OK);
+    assert_string_equal(rep, b1);
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b1, "e3", &match, rep), CF_ECONFLICT);
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), NULL, "e3", &empty, rep), CF_OK);
+    assert_string_equal(rep, b2);
+    assert_true(gc_has(m, b1, &nq));
+    assert_true(gc_has(m, b2, &nq));
+    assert_int_equal(nq, 2);
+    /* A conditional put to a missing bucket is still NotFound, not a conflict. */
+    assert_int_equal(put_full(m, "nob", CF_STR("k"), b1, "e1", &none, rep), CF_ENOTFOUND);
+}
+
+/* gc_pending's callback may call gc_done on the same thread. */
+typedef struct gc_ctx {
+    cf_meta *m;
+    size_t n;
+} gc_ctx;
+
+static void gc_delete_cb(void *ctx, const char *id)
+{
+    gc_ctx *g = ctx;
+    assert_int_equal(g->m->ops->gc_done(g->m, id), CF_OK);
+    g->n++;
+}
+
+static void test_gc_queue(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    char id[CF_BLOB_ID_LEN + 1];
+    gc_ctx g = {m, 0};
+    size_t nq;
+    unsigned i;
+
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    for (i = 0; i < 20; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%u", i % 5);
+        blob_id_n(id, 100 + i);
+        assert_int_equal(put_full(m, "bk", cf_str_c(key), id, "e", NULL, NULL), CF_OK);
+    }
+    assert_false(gc_has(m, id, &nq));
+    assert_int_equal(nq, 15);
+    assert_int_equal(m->ops->gc_pending(m, gc_delete_cb, &g), CF_OK);
+    assert_int_equal(g.n, 15);
+    assert_false(gc_has(m, id, &nq));
+    assert_int_equal(nq, 0);
+}
+
+/* ---- credentials ---- */
+
+static void test_credentials(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_cred_row r, got;
+    uint64_t n;
+
+    memset(&r, 0, sizeof(r));
+    r.id = CF_STR("AKIAROOT");
+    r.name = CF_STR("root");
+    r.policy = CF_STR("{\"Version\":\"2012-10-17\"}");
+    r.status = CF_CRED_ACTIVE;
+    r.created_ms = 1;
+    r.not_before_ms = 2;
+    r.expires_ms = 3;
+    r.allowed_ips = CF_STR("[\"10.0.0.0/8\"]");
+    r.last_used_ms = 4;
+    r.secret_sealed = (cf_str){"\x00\x01sealed\xff", 9};
+    r.old_secret_sealed = CF_STR_NULL;
+    r.old_secret_until_ms = 5;
+    r.token_hash = CF_STR_NULL;
+
+    assert_int_equal(m->ops->cred_count(m, &n), CF_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(m->ops->cred_insert(m, &r), CF_OK);
+    assert_int_equal(m->ops->cred_insert(m, &r), CF_EEXIST);
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKIAROOT"), f->a, &got), CF_OK);
+    assert_true(cf_str_eq(got.id, r.id));
+    assert_true(cf_str_eq(got.name, r.name));
+    assert_int_equal(got.parent_id.len, 0);
+    assert_true(cf_str_eq(got.policy, r.policy));
+    assert_int_equal(got.status, CF_CRED_ACTIVE);
+    assert_int_equal(got.created_ms, 1);
+    assert_int_equal(got.not_before_ms, 2);
+    assert_int_equal(got.expires_ms, 3);
+    assert_true(cf_str_eq(got.allowed_ips, r.allowed_ips));
+    assert_int_equal(got.last_used_ms, 4);
+    assert_true(cf_str_eq(got.secret_sealed, r.secret_sealed));
+    assert_int_equal(got.old_secret_sealed.len, 0);
+    assert_int_equal(got.old_secret_until_ms, 5);
+    assert_int_equal(got.token_hash.len, 0);
+    assert_int_equal(got.version, 1);
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKIANOPE"), f->a, &got), CF_ENOTFOUND);
+    /* An empty token hash matches nobody, even rows without a token. */
+    assert_int_equal(m->ops->cred_get_by_token_hash(m, CF_STR_NULL, f->a, &got), CF_ENOTFOUND);
+
+    /* A child credential with a token. */
+    r.id = CF_STR("AKIACHILD");
+    r.name = CF_STR("child");
+    r.parent_id = CF_STR("AKIAROOT");
+    r.token_hash = CF_STR("abcdef0123456789");
+    r.status = CF_CRED_DISABLED;
+    r.version = 7;
+    assert_int_equal(m->ops->cred_insert(m, &r), CF_OK);
+    assert_int_equal(m->ops->cred_count(m, &n), CF_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(m->ops->cred_get_by_token_hash(m, CF_STR("abcdef0123456789"), f->a, &got),
+                     CF_OK);
+    assert_true(cf_str_eq_c(got.id, "AKIACHILD"));
+    assert_true(cf_str_eq_c(got.parent_id, "AKIAROOT"));
+    assert_int_equal(got.status, CF_CRED_DISABLED);
+    assert_int_equal(got.version, 7);
+    assert_int_equal(m->ops->cred_get_by_token_hash(m, CF_STR("abcdef"), f->a, &got),
+                     CF_ENOTFOUND);
+
+    /* Update replaces every field and bumps the version. */
+    r.name = CF_STR("renamed");
+    r.status = CF_CRED_ACTIVE;
+    r.old_secret_sealed = CF_STR("old");
+    r.old_secret_until_ms = 99;
+    r.token_hash = CF_STR_NULL;
+    assert_int_equal(m->ops->cred_update(m, &r), CF_OK);
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKIACHILD"), f->a, &got), CF_OK);
+    assert_true(cf_str_eq_c(got.name, "renamed"));
+    assert_int_equal(got.status, CF_CRED_ACTIVE);
+    assert_true(cf_str_eq_c(got.old_secret_sealed, "old"));
+    assert_int_equal(got.old_secret_until_ms, 99);
+    assert_int_equal(got.version, 8);
+    assert_int_equal(m->ops->cred_get_by_token_hash(m, CF_STR("abcdef0123456789"), f->a, &got),
+                     CF_ENOTFOUND);
+    r.id = CF_STR("AKIAGHOST");
+    assert_int_equal(m->ops->cred_update(m, &r), CF_ENOTFOUND);
+
+    /* Touch moves last_used forward only, and does not bump the version. */
+    assert_int_equal(m->ops->cred_touch(m, CF_STR("AKIACHILD"), 1000), CF_OK);
+    assert_int_equal(m->ops->cred_touch(m, CF_STR("AKIACHILD"), 500), CF_OK);
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKIACHILD"), f->a, &got), CF_OK);
+    assert_int_equal(got.last_used_ms, 1000);
+    assert_int_equal(got.version, 8);
+    assert_int_equal(m->ops->cred_touch(m, CF_STR("AKIAGHOST"), 1000), CF_ENOTFOUND);
+}
+
+/* ---- listing ---- */
+
+static cf_list_params lp(const char *prefix, const char *delim, const char *after, uint32_t max)
+{
+    cf_list_params p = {cf_str_c(prefix), cf_str_c(delim), cf_str_c(after), max};
+    return p;
+}
+
+/* Renders a result as "k1,k2,[cp1],...|T|marker" for compact assertions. */
+static const char *render(cf_arena *a, const cf_list_result *r)
+{
+    cf_buf b;
+    size_t i = 0, j = 0;
+    char *s;
+    cf_buf_init(&b, 0);
+    while (i < r->nobjects || j < r->nprefixes) {
+        bool obj = j >= r->nprefixes ||
+                   (i < r->nobjects && cf_str_cmp(r->objects[i].key, r->prefixes[j]) < 0);
+        if (b.len)
+            cf_buf_append_ch(&b, ',');
+        if (obj) {
+            cf_buf_append_str(&b, r->objects[i++].key);
+        } else {
+            cf_buf_append_ch(&b, '[');
+            cf_buf_append_str(&b, r->prefixes[j++]);
+            cf_buf_append_ch(&b, ']');
+        }
+    }
+    cf_buf_printf(&b, "|%s|%.*s", r->truncated ? "T" : "F", CF_STR_FMT(r->next_marker));
+    s = cf_arena_strndup(a, b.p, b.len);
+    cf_buf_free(&b);
+    return s;
+}
+
+static const char *list_s(fixture *f, const char *bk, cf_list_params p)
+{
+    cf_list_result r;
+    assert_int_equal(f->m->ops->object_list(f->m, cf_str_c(bk), &p, f->a, &r), CF_OK);
+    return render(f->a, &r);
+}
+
+static void test_list_basic(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    cf_list_params p = lp("", "", "", 1000);
+    cf_list_result r;
+    const char *keys[] = {"a", "a/1", "a/2", "a/b/c", "b", "b/x", "c/d/e", "c/f", "d"};
+    size_t i;
+
+    assert_int_equal(m->ops->object_list(m, CF_STR("bk"), &p, f->a, &r), CF_ENOTFOUND);
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    /* Empty bucket. */
+    assert_string_equal(list_s(f, "bk", lp("", "", "", 1000)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 1000)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("a", "/", "x", 1)), "|F|");
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        assert_int_equal(put(m, "bk", keys[i]), CF_OK);
+    /* Another bucket's keys never leak in. */
+    b = bucket("bk2");
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    assert_int_equal(put(m, "bk2", "a/0"), CF_OK);
+    assert_int_equal(put(m, "bk2", "0"), CF_OK);
+
+    assert_string_equal(list_s(f, "bk", lp("", "", "", 1000)),
+                        "a,a/1,a/2,a/b/c,b,b/x,c/d/e,c/f,d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 1000)), "a,[a/],b,[b/],[c/],d|F|");
+    assert_string_equal(list_s(f, "bk", lp("a/", "/", "", 1000)), "a/1,a/2,[a/b/]|F|");
+    assert_string_equal(list_s(f, "bk", lp("a", "/", "", 1000)), "a,[a/]|F|");
+    assert_string_equal(list_s(f, "bk", lp("c", "/", "", 1000)), "[c/]|F|");
+    assert_string_equal(list_s(f, "bk", lp("c/", "/", "", 1000)), "[c/d/],c/f|F|");
+    assert_string_equal(list_s(f, "bk", lp("c/", "", "", 1000)), "c/d/e,c/f|F|");
+    assert_string_equal(list_s(f, "bk", lp("zz", "/", "", 1000)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("a/b/c", "/", "", 1000)), "a/b/c|F|");
+    /* The delimiter only counts after the prefix. */
+    assert_string_equal(list_s(f, "bk", lp("a/", "a", "", 1000)), "a/1,a/2,a/b/c|F|");
+
+    /* max_keys counts keys and prefixes together. */
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 0)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 1)), "a|T|a");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 2)), "a,[a/]|T|a/");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 5)), "a,[a/],b,[b/],[c/]|T|c/");
+    /* Exactly full pages are not truncated. */
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 6)), "a,[a/],b,[b/],[c/],d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "", "", 9)),
+                        "a,a/1,a/2,a/b/c,b,b/x,c/d/e,c/f,d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "", "", 8)),
+                        "a,a/1,a/2,a/b/c,b,b/x,c/d/e,c/f|T|c/f");
+    assert_string_equal(list_s(f, "bk", lp("a/", "/", "", 3)), "a/1,a/2,[a/b/]|F|");
+    assert_string_equal(list_s(f, "bk", lp("a/", "/", "", 2)), "a/1,a/2|T|a/2");
+
+    /* start_after: a key, a common prefix (NextMarker paging), inside a prefix, past all. */
+    assert_string_equal(list_s(f, "bk", lp("", "/", "a", 1000)), "[a/],b,[b/],[c/],d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "a/", 1000)), "b,[b/],[c/],d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "a/1", 1000)), "b,[b/],[c/],d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "a/", 2)), "b,[b/]|T|b/");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "b/", 2)), "[c/],d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "", "a/2", 2)), "a/b/c,b|T|b");
+    assert_string_equal(list_s(f, "bk", lp("", "", "d", 2)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "", "0", 1)), "a|T|a");
+    assert_string_equal(list_s(f, "bk", lp("b", "", "a", 10)), "b,b/x|F|");
+    assert_string_equal(list_s(f, "bk", lp("b", "", "b", 10)), "b/x|F|");
+    assert_string_equal(list_s(f, "bk", lp("a/", "/", "a/1", 10)), "a/2,[a/b/]|F|");
+    assert_string_equal(list_s(f, "bk", lp("a/", "/", "a/b/", 10)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("a/", "/", "zzz", 10)), "|F|");
+
+    /* Multi-character delimiters. */
+    assert_int_equal(put(m, "bk", "x--1--2"), CF_OK);
+    assert_int_equal(put(m, "bk", "x--1-3"), CF_OK);
+    assert_int_equal(put(m, "bk", "x-2"), CF_OK);
+    assert_int_equal(put(m, "bk", "x---4"), CF_OK);
+    assert_string_equal(list_s(f, "bk", lp("x", "--", "", 100)), "[x--],x-2|F|");
+    assert_string_equal(list_s(f, "bk", lp("x-", "--", "", 100)), "[x---],[x--1--],x--1-3,x-2|F|");
+    assert_string_equal(list_s(f, "bk", lp("x--", "--", "", 100)), "x---4,[x--1--],x--1-3|F|");
+    assert_string_equal(list_s(f, "bk", lp("x--", "--", "x---4", 100)), "[x--1--],x--1-3|F|");
+    assert_string_equal(list_s(f, "bk", lp("x--", "--", "x--1--", 100)), "x--1-3|F|");
+    assert_string_equal(list_s(f, "bk", lp("x--", "--", "x--1-3", 100)), "|F|");
+    assert_string_equal(list_s(f, "bk", lp("x--", "--", "", 1)), "x---4|T|x---4");
+    assert_string_equal(list_s(f, "bk", lp("x--", "--", "", 2)), "x---4,[x--1--]|T|x--1--");
+    assert_string_equal(list_s(f, "bk", lp("x--", "-3", "", 100)), "x---4,x--1--2,[x--1-3]|F|");
+}
+
+static void test_list_binary_keys(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    cf_list_result r;
+    cf_list_params p;
+
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    /* UTF-8 sorts by bytes: "é" (C3 A9) after "z", "日" (E6 97 A5) after that. */
+    assert_int_equal(put(m, "bk", "z"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xc3\xa9/1"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xe6\x97\xa5/x"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xe6\x97\xa5\xe6\x9c\xac"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xff"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xff/a"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xff\xff/b"), CF_OK);
+    assert_int_equal(put(m, "bk", "\xff\xff\xff"), CF_OK);
+    assert_int_equal(put(m, "bk", "a\xff/1"), CF_OK);
+    assert_int_equal(put(m, "bk", "a\xff/2"), CF_OK);
+    assert_int_equal(put(m, "bk", "b"), CF_OK);
+
+    assert_string_equal(list_s(f, "bk", lp("", "", "", 100)),
+                        "a\xff/1,a\xff/2,b,z,\xc3\xa9/1,\xe6\x97\xa5/x,\xe6\x97\xa5\xe6\x9c\xac,"
+                        "\xff,\xff/a,\xff\xff/b,\xff\xff\xff|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "", 100)),
+                        "[a\xff/],b,z,[\xc3\xa9/],[\xe6\x97\xa5/],\xe6\x97\xa5\xe6\x9c\xac,\xff,"
+                        "[\xff/],[\xff\xff/],\xff\xff\xff|F|");
+    /* Prefixes ending in 0xFF: the successor carries. */
+    assert_string_equal(list_s(f, "bk", lp("\xff", "/", "", 100)),
+                        "\xff,[\xff/],[\xff\xff/],\xff\xff\xff|F|");
+    assert_string_equal(list_s(f, "bk", lp("\xff\xff", "", "", 100)), "\xff\xff/b,\xff\xff\xff|F|");
+    assert_string_equal(list_s(f, "bk", lp("\xff\xff\xff", "", "", 100)), "\xff\xff\xff|F|");
+    assert_string_equal(list_s(f, "bk", lp("a\xff", "/", "", 100)), "[a\xff/]|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "a\xff/", 2)), "b,z|T|z");
+    assert_string_equal(list_s(f, "bk", lp("", "/", "\xff/", 100)), "[\xff\xff/],\xff\xff\xff|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "\xff", "", 100)),
+                        "[a\xff],b,z,\xc3\xa9/1,\xe6\x97\xa5/x,\xe6\x97\xa5\xe6\x9c\xac,[\xff]|F|");
+    assert_string_equal(list_s(f, "bk", lp("\xff", "\xff", "", 100)), "\xff,\xff/a,[\xff\xff]|F|");
+    /* A common prefix made only of 0xFF has no successor: the scan ends there. */
+    assert_string_equal(list_s(f, "bk", lp("\xff", "\xff", "", 2)), "\xff,\xff/a|T|\xff/a");
+    assert_string_equal(list_s(f, "bk", lp("", "\xff", "\xe6\x97\xa5\xe6\x9c\xac", 1)),
+                        "[\xff]|F|");
+
+    /* Keys with NUL bytes list as exact byte strings. */
+    assert_int_equal(put_full(m, "bk", (cf_str){"n\0/1", 4}, NULL, "e", NULL, NULL), CF_OK);
+    p = lp("n", "/", "", 10);
+    assert_int_equal(m->ops->object_list(m, CF_STR("bk"), &p, f->a, &r), CF_OK);
+    assert_int_equal(r.nobjects, 0);
+    assert_int_equal(r.nprefixes, 1);
+    assert_int_equal(r.prefixes[0].len, 3);
+    assert_memory_equal(r.prefixes[0].p, "n\0/", 3);
+    p.delimiter = CF_STR_NULL;
+    assert_int_equal(m->ops->object_list(m, CF_STR("bk"), &p, f->a, &r), CF_OK);
+    assert_int_equal(r.nobjects, 1);
+    assert_int_equal(r.objects[0].key.len, 4);
+    assert_true(cf_str_eq_c(r.objects[0].bucket, "bk"));
+    assert_true(cf_str_eq_c(r.objects[0].etag, "e"));
+    assert_int_equal(r.objects[0].size, 5);
+    assert_int_equal(r.objects[0].mtime_ms, 1000);
+    assert_int_equal(r.objects[0].nheaders, 0);
+}
+
+/* ---- paging against a brute-force reference ---- */
+
+typedef struct refkeys {
+    cf_str *k;
+    size_t n;
+} refkeys;
+
+static int cmp_str(const void *a, const void *b)
+{
+    return cf_str_cmp(*(const cf_str *)a, *(const cf_str *)b);
+}
+
+/* The reference: every key in order, filtered and folded as S3 describes. Returns the
+ * rendered page (same format as render) for max entries after start_after. */
+static const char *ref_list(cf_arena *a, const refkeys *rk, cf_list_params p)
+{
+    cf_buf b;
+    cf_str last_cp = CF_STR_NULL, last = CF_STR_NULL;
+    size_t i, n = 0;
+    bool truncated = false, have_cp = false;
+    char *s;
+
+    cf_buf_init(&b, 0);
+    for (i = 0; i < rk->n && !truncated; i++) {
+        cf_str k = rk->k[i], e;
+        bool is_cp = false;
+        if (!cf_str_starts(k, p.prefix) || cf_str_cmp(k, p.start_after) <= 0)
+            continue;
+        e = k;
+        if (p.delimiter.len) {
+            size_t j;
+            for (j = p.prefix.len; j + p.delimiter.len <= k.len; j++) {
+                if (memcmp(k.p + j, p.delimiter.p, p.delimiter.len) == 0) {
+                    e = cf_str_make(k.p, j + p.delimiter.len);
+                    is_cp = true;
+                    break;
+                }
+            }
+        }
+        if (is_cp) {
+            if (cf_str_cmp(e, p.start_after) <= 0 || (have_cp && cf_str_eq(e, last_cp)))
+                continue;
+            last_cp = e;
+            have_cp = true;
+        }
+        if (n == p.max_keys) {
+            truncated = true;
+            break;
+        }
+        if (b.len)
+            cf_buf_append_ch(&b, ',');
+        if (is_cp)
+            cf_buf_append_ch(&b, '[');
+        cf_buf_append_str(&b, e);
+        if (is_cp)
+            cf_buf_append_ch(&b, ']');
+        last = e;
+        n++;
+    }
+    if (p.max_keys == 0)
+        truncated = false;
+    cf_buf_printf(&b, "|%s|%.*s", truncated ? "T" : "F",
+                  truncated ? (int)last.len : 0, truncated ? last.p : "");
+    s = cf_arena_strndup(a, b.p, b.len);
+    cf_buf_free(&b);
+    return s;
+}
+
+static uint32_t rng_state = 12345;
+static uint32_t rnd(void)
+{
+    rng_state = rng_state * 1103515245u + 12345u;
+    return (rng_state >> 8) & 0xffffff;
+}
+
+/* Pages through the whole listing by next_marker, checking every page against the
+ * reference, and returns the number of pages. */
+static size_t page_through(fixture *f, const refkeys *rk, const char *prefix, const char *delim,
+                           uint32_t max)
+{
+    cf_list_params p = lp(prefix, delim, "", max);
+    size_t pages = 0;
+    for (;;) {
+        cf_list_result r;
+        const char *got, *want;
+        cf_arena *a = cf_arena_new(0);
+        assert_non_null(a);
+        assert_int_equal(f->m->ops->object_list(f->m, CF_STR("big"), &p, a, &r), CF_OK);
+        got = render(a, &r);
+        want = ref_list(a, rk, p);
+        if (strcmp(got, want) != 0) {
+            fprintf(stderr, "prefix=%s delim=%s max=%u after=%.*s\n got=%.200s\nwant=%.200s\n",
+                    prefix, delim, max, CF_STR_FMT(p.start_after), got, want);
+            fail();
+        }
+        assert_true(r.nobjects + r.nprefixes <= max);
+        pages++;
+        if (!r.truncated) {
+            cf_arena_destroy(a);
+            break;
+        }
+        assert_true(r.nobjects + r.nprefixes == max);
+        p.start_after = cf_arena_str(f->a, r.next_marker);
+        cf_arena_destroy(a);
+    }
+    return pages;
+}
+
+static void test_list_paging_10000(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("big");
+    refkeys rk = {0};
+    const char *dirs[] = {"photos/", "photos/2024/", "docs/", "a/b/c/", "", "x--y--", "\xff/",
+                          "\xc3\xa9t\xc3\xa9/", "photos/2024/jan/"};
+    size_t cap = 10000, i;
+    conn *c;
+    sqlite3_stmt *st;
+
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    rk.k = calloc(cap, sizeof(*rk.k));
+    assert_non_null(rk.k);
+    c = get_conn((msq *)m);
+    /* Insert through the upsert statement in one transaction: 10,000 single puts work too
+     * but take longer than this test needs to. */
+    assert_int_equal(begin_write((msq *)m, c), CF_OK);
+    st = stmt(c, ST_OBJ_UPSERT);
+    while (rk.n < cap) {
+        char key[96];
+        const char *d = dirs[rnd() % (sizeof(dirs) / sizeof(dirs[0]))];
+        /* The counter keeps keys unique; the rest mixes depths and delimiters. */
+        int len = snprintf(key, sizeof(key), "%s%s%zu%s", d, (rnd() % 7) ? "f" : "g/", rk.n,
+                           (rnd() % 11) ? "" : "/z");
+        cf_str k = cf_arena_str(f->a, cf_str_make(key, (size_t)len));
+        assert_non_null(k.p);
+        bind_text(st, 1, CF_STR("big"));
+        bind_blob(st, 2, k.p, k.len);
+        sqlite3_bind_int64(st, 3, 1);
+        bind_text(st, 4, CF_STR("e"));
+        sqlite3_bind_int64(st, 5, 1);
+        bind_blob(st, 7, "x", 1);
+        assert_int_equal(run(c, ST_OBJ_UPSERT), CF_OK);
+        rk.k[rk.n++] = k;
+    }
+    assert_int_equal(end_write((msq *)m, c, CF_OK), CF_OK);
+    qsort(rk.k, rk.n, sizeof(*rk.k), cmp_str);
+    {
+        cf_list_params p = lp("", "", "", 100000);
+        cf_list_result r;
+        assert_int_equal(m->ops->object_list(m, CF_STR("big"), &p, f->a, &r), CF_OK);
+        assert_int_equal(r.nobjects, rk.n);
+        assert_false(r.truncated);
+    }
+
+    {
+        static const uint32_t maxes[] = {1, 7, 100, 1000};
+        static const char *prefixes[] = {"", "photos/", "photos", "photos/2024/", "\xff",
+                                         "x--", "zz", "a/b/c/f1"};
+        static const char *delims[] = {"", "/", "--", "2"};
+        size_t pi, di, mi, pages;
+        for (pi = 0; pi < sizeof(prefixes) / sizeof(prefixes[0]); pi++)
+            for (di = 0; di < sizeof(delims) / sizeof(delims[0]); di++)
+                for (mi = 0; mi < sizeof(maxes) / sizeof(maxes[0]); mi++) {
+                    /* Single-key pages of a 10,000-key listing only for the cheap cases. */
+                    if (maxes[mi] == 1 && prefixes[pi][0] == '\0' && delims[di][0] == '\0')
+                        continue;
+                    pages = page_through(f, &rk, prefixes[pi], delims[di], maxes[mi]);
+                    assert_true(pages >= 1);
+                }
+        /* The big ones: whole bucket, 1000 per page, with and without delimiter. */
+        pages = page_through(f, &rk, "", "", 1000);
+        assert_int_equal(pages, 10); /* exactly full last page: not truncated */
+        page_through(f, &rk, "", "/", 1000);
+        page_through(f, &rk, "", "", 333);
+    }
+
+    /* Random start_after values, including ones inside common prefixes. */
+    for (i = 0; i < 300; i++) {
+        cf_str after = rk.k[rnd() % rk.n];
+        cf_list_params p;
+        cf_list_result r;
+        size_t cut = rnd() % (after.len + 1);
+        p = lp("", (i % 3) ? "/" : "", "", 1 + rnd() % 50);
+        p.start_after = cf_str_make(after.p, cut);
+        if (i % 4 == 0)
+            p.prefix = cf_str_make(after.p, rnd() % (cut + 1));
+        assert_int_equal(m->ops->object_list(m, CF_STR("big"), &p, f->a, &r), CF_OK);
+        assert_string_equal(render(f->a, &r), ref_list(f->a, &rk, p));
+    }
+    free(rk.k);
+}
+
+/* ---- concurrency ---- */
+
+#define NTHREADS 6
+#define NPUTS    40
+
+typedef struct worker {
+    cf_meta *m;
+    unsigned tid;
+    char replaced[NPUTS][CF_BLOB_ID_LEN + 1];
+    cf_rc rc;
+} worker;
+
+static void *put_worker(void *arg)
+{
+    worker *w = arg;
+    unsigned i;
+    for (i = 0; i < NPUTS && w->rc == CF_OK; i++) {
+        cf_object_info o;
+        memset(&o, 0, sizeof(o));
+        o.bucket = CF_STR("bk");
+        o.key = CF_STR("same");
+        o.etag = CF_STR("e");
+        blob_id_n(o.blob_id, w->tid * 1000 + i + 1);
+        w->rc = w->m->ops->object_put(w->m, &o, NULL, w->replaced[i]);
+        /* Reads from other threads' connections while writes go on. */
+        if (w->rc == CF_OK && i % 8 == 0) {
+            cf_arena *a = cf_arena_new(0);
+            cf_object_info got;
+            cf_list_params p = {CF_STR_NULL, CF_STR("/"), CF_STR_NULL, 10};
+            cf_list_result r;
+            w->rc = w->m->ops->object_get(w->m, CF_STR("bk"), CF_STR("same"), a, &got);
+            if (w->rc == CF_OK)
+                w->rc = w->m->ops->object_list(w->m, CF_STR("bk"), &p, a, &r);
+            if (w->rc == CF_OK && r.nobjects != 1)
+                w->rc = CF_EIO;
+            cf_arena_destroy(a);
+        }
+    }
+    return NULL;
+}
+
+typedef struct idset {
+    char (*ids)[CF_BLOB_ID_LEN + 1];
+    size_t n;
+} idset;
+
+static void collect_all(void *ctx, const char *id)
+{
+    idset *s = ctx;
+    snprintf(s->ids[s->n++], CF_BLOB_ID_LEN + 1, "%s", id);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_concurrent_puts(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    static worker w[NTHREADS];
+    pthread_t th[NTHREADS];
+    idset queued = {0}, replaced = {0};
+    cf_object_info got;
+    cf_list_params p = lp("", "", "", 1000);
+    cf_list_result r;
+    size_t total = NTHREADS * NPUTS, i;
+    unsigned t;
+
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    for (t = 0; t < NTHREADS; t++) {
+        memset(&w[t], 0, sizeof(w[t]));
+        w[t].m = m;
+        w[t].tid = t + 1;
+        assert_int_equal(pthread_create(&th[t], NULL, put_worker, &w[t]), 0);
+    }
+    for (t = 0; t < NTHREADS; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(w[t].rc, CF_OK);
+    }
+    assert_int_equal(m->ops->object_list(m, CF_STR("bk"), &p, f->a, &r), CF_OK);
+    assert_int_equal(r.nobjects, 1);
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("same"), f->a, &got), CF_OK);
+
+    /* Every blob but the survivor was replaced exactly once, and all of those are queued. */
+    queued.ids = calloc(total, sizeof(*queued.ids));
+    replaced.ids = calloc(total, sizeof(*replaced.ids));
+    assert_non_null(queued.ids);
+    assert_non_null(replaced.ids);
+    assert_int_equal(m->ops->gc_pending(m, collect_all, &queued), CF_OK);
+    assert_int_equal(queued.n, total - 1);
+    for (t = 0; t < NTHREADS; t++)
+        for (i = 0; i < NPUTS; i++)
+            if (w[t].replaced[i][0])
+                memcpy(replaced.ids[replaced.n++], w[t].replaced[i], CF_BLOB_ID_LEN + 1);
+    assert_int_equal(replaced.n, total - 1);
+    qsort(queued.ids, queued.n, sizeof(*queued.ids), cmp_id);
+    qsort(replaced.ids, replaced.n, sizeof(*replaced.ids), cmp_id);
+    for (i = 0; i < queued.n; i++) {
+        assert_string_equal(queued.ids[i], replaced.ids[i]);
+        assert_string_not_equal(queued.ids[i], got.blob_id);
+        if (i)
+            assert_string_not_equal(queued.ids[i - 1], queued.ids[i]);
+    }
+    free(queued.ids);
+    free(replaced.ids);
+
+    /* The worker threads exited: their connections were closed with them. */
+    pthread_mutex_lock(&((msq *)m)->lock);
+    {
+        size_t nconn = 0;
+        conn *c;
+        for (c = ((msq *)m)->conns; c; c = c->next)
+            nconn++;
+        assert_int_equal(nconn, 1);
+    }
+    pthread_mutex_unlock(&((msq *)m)->lock);
+}
+
+/* Two stores on one file (as a second process would be): writes wait and then succeed. */
+static void *other_writer(void *arg)
+{
+    fixture *f = arg;
+    cf_meta *m2 = cf_meta_sqlite_open(f->path, false);
+    unsigned i;
+    if (!m2)
+        return (void *)1;
+    for (i = 0; i < 50; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "o%u", i);
+        if (put(m2, "bk", key) != CF_OK) {
+            m2->ops->close(m2);
+            return (void *)1;
+        }
+    }
+    m2->ops->close(m2);
+    return NULL;
+}
+
+static void test_two_handles(void **state)
+{
+    fixture *f = *state;
+    cf_bucket_info b = bucket("bk");
+    pthread_t th;
+    void *res;
+    cf_list_params p = lp("", "", "", 1000);
+    cf_list_result r;
+    unsigned i;
+
+    assert_int_equal(f->m->ops->bucket_create(f->m, &b, NULL, NULL), CF_OK);
+    assert_int_equal(pthread_create(&th, NULL, other_writer, f), 0);
+    for (i = 0; i < 50; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "m%u", i);
+        assert_int_equal(put(f->m, "bk", key), CF_OK);
+    }
+    pthread_join(th, &res);
+    assert_null(res);
+    assert_int_equal(f->m->ops->object_list(f->m, CF_STR("bk"), &p, f->a, &r), CF_OK);
+    assert_int_equal(r.nobjects, 100);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefix_successor),
+        cmocka_unit_test(test_find_sub),
+        cmocka_unit_test(test_headers_codec),
+        cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_query_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_buckets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gc_queue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_basic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_binary_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_paging_10000, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+    };
+    cf_log_set_level(CF_LOG_WARN);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
