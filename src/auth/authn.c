@@ -15,14 +15,11 @@ static bool cred_usable(const cf_cred_row *row, int64_t now_ms)
     return true;
 }
 
-cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf_sigv4_auth *sig,
-                        int64_t now_ms, cf_arena *a, cf_authn_result *out, cf_buf *canon,
-                        cf_buf *sts)
+/* Loads the credential into out->cred and checks it may sign now. */
+static cf_s3err lookup_usable(const cf_auth *au, cf_str access_key, int64_t now_ms, cf_arena *a,
+                              cf_authn_result *out)
 {
-    memset(out, 0, sizeof *out);
-    out->sig = *sig;
-
-    cf_rc rc = cf_cred_lookup(au->meta, au->keyring, sig->access_key, a, &out->cred);
+    cf_rc rc = cf_cred_lookup(au->meta, au->keyring, access_key, a, &out->cred);
     if (rc == CF_ENOTFOUND)
         return CF_S3_InvalidAccessKeyId;
     if (rc != CF_OK) {
@@ -32,6 +29,19 @@ cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf
     /* A disabled or expired key is indistinguishable from an unknown one to the caller. */
     if (!cred_usable(&out->cred.row, now_ms))
         return CF_S3_InvalidAccessKeyId;
+    return CF_S3_OK;
+}
+
+cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf_sigv4_auth *sig,
+                        int64_t now_ms, cf_arena *a, cf_authn_result *out, cf_buf *canon,
+                        cf_buf *sts)
+{
+    memset(out, 0, sizeof *out);
+    out->sig = *sig;
+
+    cf_s3err e = lookup_usable(au, sig->access_key, now_ms, a, out);
+    if (e != CF_S3_OK)
+        return e;
 
     cf_sigv4_verify_in in = {
         .req = req,
@@ -40,11 +50,39 @@ cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf
         .region = cf_str_c(au->region),
         .now_ms = now_ms,
     };
-    cf_s3err e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
+    e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
     if (e == CF_S3_SignatureDoesNotMatch && out->cred.old_secret.len > 0 &&
         now_ms < out->cred.row.old_secret_until_ms) {
         in.secret = out->cred.old_secret;
         e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
+    }
+    return e;
+}
+
+cf_s3err cf_auth_verify_v2(const cf_auth *au, const cf_sigv2_request *req, const cf_sigv2_auth *sig,
+                           int64_t now_ms, cf_arena *a, cf_authn_result *out, cf_buf *sts)
+{
+    memset(out, 0, sizeof *out);
+    out->sig.presigned = sig->presigned;
+    out->sig.access_key = sig->access_key;
+    out->sig.signature = sig->signature;
+    out->sig.expires_s = sig->expires_s;
+
+    cf_s3err e = lookup_usable(au, sig->access_key, now_ms, a, out);
+    if (e != CF_S3_OK)
+        return e;
+
+    cf_sigv2_verify_in in = {
+        .req = req,
+        .auth = sig,
+        .secret = out->cred.secret,
+        .now_ms = now_ms,
+    };
+    e = cf_sigv2_verify(&in, sts, &out->message);
+    if (e == CF_S3_SignatureDoesNotMatch && out->cred.old_secret.len > 0 &&
+        now_ms < out->cred.row.old_secret_until_ms) {
+        in.secret = out->cred.old_secret;
+        e = cf_sigv2_verify(&in, sts, &out->message);
     }
     return e;
 }

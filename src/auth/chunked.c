@@ -29,12 +29,12 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 
-#define CHUNK_LINE_MAX 4096            /* chunk-size line, without its CRLF */
-#define TRAILER_MAX ((size_t)16 << 10) /* whole trailer section, CRLFs included */
+#define CHUNK_LINE_MAX 4096               /* chunk-size line, without its CRLF */
+#define TRAILER_MAX    ((size_t)16 << 10) /* whole trailer section, CRLFs included */
 #define CHUNK_SIZE_MAX ((uint64_t)1 << 40)
-#define MAX_TRAILERS 64
-#define SIG_LEN 64
-#define AMZ_DATE_LEN 16
+#define MAX_TRAILERS   64
+#define SIG_LEN        64
+#define AMZ_DATE_LEN   16
 
 static const char empty_sha256_hex[] =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -42,11 +42,11 @@ static const char sig_ext[] = ";chunk-signature=";
 static const char trailer_sig_name[] = "x-amz-trailer-signature";
 
 typedef enum state {
-    ST_LINE,     /* reading a chunk-size line */
-    ST_DATA,     /* passing chunk data through */
-    ST_DATA_CR,  /* CRLF after chunk data */
+    ST_LINE,    /* reading a chunk-size line */
+    ST_DATA,    /* passing chunk data through */
+    ST_DATA_CR, /* CRLF after chunk data */
     ST_DATA_LF,
-    ST_END_CR,   /* CRLF after the last chunk (no trailer) */
+    ST_END_CR, /* CRLF after the last chunk (no trailer) */
     ST_END_LF,
     ST_TRAILER,  /* reading trailer lines */
     ST_SOFT_END, /* trailer mode, blank line right after the last chunk: may be the end */
@@ -76,8 +76,8 @@ struct cf_chunked {
     cf_hash *h; /* sha256 of the current chunk's data (signed mode) */
 
     size_t trailer_bytes;
-    bool soft_end_seen;  /* the blank-line variant was used once */
-    bool skip_crlf;      /* the previous trailer line ended in a bare LF */
+    bool soft_end_seen; /* the blank-line variant was used once */
+    bool skip_crlf;     /* the previous trailer line ended in a bare LF */
     cf_kv *trailers;
     size_t ntrailers;
     bool have_trailer_sig;
@@ -170,7 +170,7 @@ static cf_s3err verify_chunk(cf_chunked *c, const char *data_hash_hex)
     char tail[2 * (SIG_LEN + 1)];
     snprintf(tail, sizeof(tail), "%s\n%s", empty_sha256_hex, data_hash_hex);
     return check_sig(c, "AWS4-HMAC-SHA256-PAYLOAD", tail, c->want) ? CF_S3_OK
-                                                                    : CF_S3_SignatureDoesNotMatch;
+                                                                   : CF_S3_SignatureDoesNotMatch;
 }
 
 static int hexval(char ch)
@@ -390,8 +390,7 @@ static cf_s3err expect(cf_chunked *c, char got, char want, state next)
     return CF_S3_OK;
 }
 
-cf_s3err cf_chunked_feed(cf_chunked *c, const char *p, size_t n, cf_chunked_sink sink,
-                         void *ctx)
+cf_s3err cf_chunked_feed(cf_chunked *c, const char *p, size_t n, cf_chunked_sink sink, void *ctx)
 {
     size_t i = 0;
     while (c->err == CF_S3_OK && i < n) {

@@ -9,11 +9,11 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 
-#define CANON_MAX ((size_t)64 << 10) /* canonical requests, header blocks, queries */
+#define CANON_MAX        ((size_t)64 << 10) /* canonical requests, header blocks, queries */
 #define MAX_QUERY_PARAMS 1024
-#define DATE_LEN 8       /* YYYYMMDD */
-#define AMZ_DATE_LEN 16  /* YYYYMMDDTHHMMSSZ */
-#define SIG_HEX_LEN 64
+#define DATE_LEN         8  /* YYYYMMDD */
+#define AMZ_DATE_LEN     16 /* YYYYMMDDTHHMMSSZ */
+#define SIG_HEX_LEN      64
 
 /* ---- small helpers ---- */
 
@@ -93,8 +93,8 @@ static bool norm_amz_date(cf_str d, char out[AMZ_DATE_LEN + 1], int64_t *ms)
 
 static bool unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 /* Appends one byte, encoded unless unreserved (or '/' when keep_slash). */
@@ -252,16 +252,21 @@ static bool valid_signed_headers(cf_str sh)
 
 cf_s3err cf_sigv4_parse_header(cf_str authorization, cf_str amz_date, cf_sigv4_auth *out)
 {
-    static const char algo[] = CF_SIGV4_ALGO " ";
+    static const char algo[] = CF_SIGV4_ALGO;
     cf_str rest, comp, cred = CF_STR_NULL, sh = CF_STR_NULL, sig = CF_STR_NULL;
     bool have_cred = false, have_sh = false, have_sig = false, more = true;
     char norm[AMZ_DATE_LEN + 1];
 
     memset(out, 0, sizeof(*out));
     authorization = cf_str_trim(authorization);
-    if (!cf_str_starts_c(authorization, algo))
-        return CF_S3_InvalidArgument; /* another algorithm (SigV2, SigV4A): not supported */
+    if (cf_str_eq_c(authorization, algo))
+        return CF_S3_AuthorizationHeaderMalformed;
     rest = cf_str_sub(authorization, sizeof(algo) - 1, authorization.len);
+    /* The algorithm, then a space or (some clients) a comma. Anything else is another
+     * algorithm (SigV2, SigV4A), which we do not support. */
+    if (!cf_str_starts_c(authorization, algo) || (rest.p[0] != ' ' && rest.p[0] != ','))
+        return CF_S3_InvalidArgument;
+    rest = cf_str_sub(rest, 1, rest.len);
     while (rest.len && rest.p[0] == ' ')
         rest = cf_str_sub(rest, 1, rest.len);
 
@@ -304,7 +309,7 @@ cf_s3err cf_sigv4_parse_query(const cf_kv *query, size_t nquery, cf_sigv4_auth *
 {
     enum { ALG, CRED, DATE, EXP, SH, SIG, TOK, NPARAM };
     static const char *const names[NPARAM] = {
-        "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",          "X-Amz-Expires",
+        "X-Amz-Algorithm",     "X-Amz-Credential", "X-Amz-Date",           "X-Amz-Expires",
         "X-Amz-SignedHeaders", "X-Amz-Signature",  "X-Amz-Security-Token",
     };
     cf_str v[NPARAM];
@@ -550,7 +555,8 @@ cf_s3err cf_sigv4_canonical_request(const cf_sigv4_request *r, const cf_sigv4_au
     e = canon_headers(r, a->signed_headers, out);
     if (e != CF_S3_OK)
         return e;
-    if (cf_buf_append_ch(out, '\n') != CF_OK || cf_buf_append_str(out, a->signed_headers) != CF_OK ||
+    if (cf_buf_append_ch(out, '\n') != CF_OK ||
+        cf_buf_append_str(out, a->signed_headers) != CF_OK ||
         cf_buf_append_ch(out, '\n') != CF_OK || cf_buf_append_str(out, r->payload_hash) != CF_OK)
         return CF_S3_InvalidRequest;
     return CF_S3_OK;
@@ -624,12 +630,11 @@ static bool scope_consistent(const cf_sigv4_auth *a)
     return true;
 }
 
-cf_s3err cf_sigv4_verify(const cf_sigv4_verify_in *in, uint8_t key[32], cf_buf *canon,
-                         cf_buf *sts)
+cf_s3err cf_sigv4_verify(const cf_sigv4_verify_in *in, uint8_t key[32], cf_buf *canon, cf_buf *sts)
 {
     const cf_sigv4_auth *a = in->auth;
-    cf_s3err scope_err = a->presigned ? CF_S3_AuthorizationQueryParametersError
-                                      : CF_S3_AuthorizationHeaderMalformed;
+    cf_s3err scope_err =
+        a->presigned ? CF_S3_AuthorizationQueryParametersError : CF_S3_AuthorizationHeaderMalformed;
     cf_buf lcanon, lsts;
     cf_buf *cb = canon ? canon : &lcanon, *sb = sts ? sts : &lsts;
     uint8_t k[32];

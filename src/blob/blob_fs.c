@@ -85,7 +85,7 @@ static cf_rc fsync_fd(int fd, const char *what, const char *id)
 {
     if (fsync(fd) != 0) {
         int e = errno;
-        cf_error("blob_fs: fsync %s %s: %s", what, id, strerror(e));
+        cf_error("blob_fs: fsync %s%s: %s", what, id, strerror(e));
         return errno_rc(e);
     }
     return CF_OK;
@@ -101,7 +101,7 @@ static cf_rc fsync_dir(fs_store *s, const char *rel)
         cf_error("blob_fs: open dir blobs/%s: %s", rel, strerror(e));
         return errno_rc(e);
     }
-    rc = fsync_fd(fd, "dir blobs/", rel);
+    rc = fsync_fd(fd, "blobs/", rel);
     close(fd);
     return rc;
 }
@@ -199,7 +199,7 @@ static cf_rc fs_finish(cf_blob_writer *w)
         rc = fsync_fd(w->fd, "staging/", w->id);
         /* The directory entry too, or a crash could keep the data but lose the name. */
         if (rc == CF_OK)
-            rc = fsync_fd(s->staging_fd, "dir", "staging");
+            rc = fsync_fd(s->staging_fd, "staging", "");
     }
     /* close can report a deferred write error (e.g. on NFS). */
     if (close(w->fd) != 0 && rc == CF_OK && errno != EINTR) {
@@ -272,8 +272,7 @@ static cf_rc fs_discard(cf_blob_store *bs, const char *id)
     return CF_OK;
 }
 
-static cf_rc fs_reader_open(cf_blob_store *bs, const char *id, cf_blob_reader **out,
-                            uint64_t *size)
+static cf_rc fs_reader_open(cf_blob_store *bs, const char *id, cf_blob_reader **out, uint64_t *size)
 {
     fs_store *s = (fs_store *)bs;
     cf_blob_reader *r = NULL;
@@ -398,8 +397,8 @@ static bool remove_stray(fs_store *s, const char *name)
     return false;
 }
 
-static cf_rc fs_recover(cf_blob_store *bs, bool (*referenced)(void *ctx, const char *id),
-                        void *ctx, uint64_t *published, uint64_t *removed)
+static cf_rc fs_recover(cf_blob_store *bs, bool (*referenced)(void *ctx, const char *id), void *ctx,
+                        uint64_t *published, uint64_t *removed)
 {
     fs_store *s = (fs_store *)bs;
     DIR *d = NULL;

@@ -77,47 +77,47 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-#define CRED_COLS                                                                                 \
-    "id, name, parent_id, policy, status, created_ms, not_before_ms, expires_ms, allowed_ips, "  \
+#define CRED_COLS                                                                                  \
+    "id, name, parent_id, policy, status, created_ms, not_before_ms, expires_ms, allowed_ips, "    \
     "last_used_ms, secret_sealed, old_secret_sealed, old_secret_until_ms, token_hash, version"
 
 /* Every statement a connection may run, prepared on first use. */
-#define STATEMENTS(X)                                                                             \
-    X(BEGIN, "BEGIN")                                                                             \
-    X(BEGIN_IMM, "BEGIN IMMEDIATE")                                                               \
-    X(COMMIT, "COMMIT")                                                                           \
-    X(ROLLBACK, "ROLLBACK")                                                                       \
-    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms) VALUES(?1,?2,?3,?4)") \
-    X(BUCKET_GET, "SELECT name, owner, region, created_ms FROM buckets WHERE name=?1")           \
-    X(BUCKET_EXISTS, "SELECT 1 FROM buckets WHERE name=?1")                                       \
-    X(BUCKET_LIST, "SELECT name, owner, region, created_ms FROM buckets ORDER BY name")          \
-    X(BUCKET_DELETE, "DELETE FROM buckets WHERE name=?1")                                         \
-    X(BUCKET_HAS_OBJECTS, "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1")                        \
-    X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers FROM objects "         \
-               "WHERE bucket=?1 AND key=?2")                                                      \
-    X(OBJ_CUR, "SELECT etag, blob_id FROM objects WHERE bucket=?1 AND key=?2")                   \
-    X(OBJ_UPSERT,                                                                                 \
-      "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers) "    \
-      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(bucket, key) DO UPDATE SET "                   \
-      "size=excluded.size, etag=excluded.etag, mtime_ms=excluded.mtime_ms, "                      \
-      "blob_id=excluded.blob_id, inline_body=excluded.inline_body, headers=excluded.headers")     \
-    X(OBJ_DELETE, "DELETE FROM objects WHERE bucket=?1 AND key=?2")                               \
-    X(OBJ_LIST, "SELECT key, size, etag, mtime_ms, blob_id FROM objects "                         \
-                "WHERE bucket=?1 AND key>=?2 ORDER BY key")                                       \
-    X(GC_ADD, "INSERT OR IGNORE INTO gc_queue(blob_id, queued_ms) VALUES(?1,?2)")                 \
-    X(GC_DEL, "DELETE FROM gc_queue WHERE blob_id=?1")                                            \
-    X(GC_LIST, "SELECT blob_id FROM gc_queue ORDER BY queued_ms, blob_id")                        \
-    X(BLOB_REF, "SELECT 1 FROM objects WHERE blob_id=?1 LIMIT 1")                                 \
-    X(CRED_INSERT, "INSERT INTO credentials(" CRED_COLS ") "                                      \
-                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")                  \
-    X(CRED_UPDATE, "UPDATE credentials SET name=?2, parent_id=?3, policy=?4, status=?5, "         \
-                   "created_ms=?6, not_before_ms=?7, expires_ms=?8, allowed_ips=?9, "             \
-                   "last_used_ms=?10, secret_sealed=?11, old_secret_sealed=?12, "                 \
-                   "old_secret_until_ms=?13, token_hash=?14, version=version+1 WHERE id=?1")      \
-    X(CRED_GET, "SELECT " CRED_COLS " FROM credentials WHERE id=?1")                              \
-    X(CRED_GET_TOKEN, "SELECT " CRED_COLS " FROM credentials WHERE token_hash=?1 LIMIT 1")        \
-    X(CRED_COUNT, "SELECT count(*) FROM credentials")                                             \
-    X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE id=?1")                                       \
+#define STATEMENTS(X)                                                                              \
+    X(BEGIN, "BEGIN")                                                                              \
+    X(BEGIN_IMM, "BEGIN IMMEDIATE")                                                                \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms) VALUES(?1,?2,?3,?4)")   \
+    X(BUCKET_GET, "SELECT name, owner, region, created_ms FROM buckets WHERE name=?1")             \
+    X(BUCKET_EXISTS, "SELECT 1 FROM buckets WHERE name=?1")                                        \
+    X(BUCKET_LIST, "SELECT name, owner, region, created_ms FROM buckets ORDER BY name")            \
+    X(BUCKET_DELETE, "DELETE FROM buckets WHERE name=?1")                                          \
+    X(BUCKET_HAS_OBJECTS, "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1")                         \
+    X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers FROM objects "          \
+               "WHERE bucket=?1 AND key=?2")                                                       \
+    X(OBJ_CUR, "SELECT etag, blob_id FROM objects WHERE bucket=?1 AND key=?2")                     \
+    X(OBJ_UPSERT,                                                                                  \
+      "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers) "     \
+      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(bucket, key) DO UPDATE SET "                    \
+      "size=excluded.size, etag=excluded.etag, mtime_ms=excluded.mtime_ms, "                       \
+      "blob_id=excluded.blob_id, inline_body=excluded.inline_body, headers=excluded.headers")      \
+    X(OBJ_DELETE, "DELETE FROM objects WHERE bucket=?1 AND key=?2")                                \
+    X(OBJ_LIST, "SELECT key, size, etag, mtime_ms, blob_id FROM objects "                          \
+                "WHERE bucket=?1 AND key>=?2 ORDER BY key")                                        \
+    X(GC_ADD, "INSERT OR IGNORE INTO gc_queue(blob_id, queued_ms) VALUES(?1,?2)")                  \
+    X(GC_DEL, "DELETE FROM gc_queue WHERE blob_id=?1")                                             \
+    X(GC_LIST, "SELECT blob_id FROM gc_queue")                                                     \
+    X(BLOB_REF, "SELECT 1 FROM objects WHERE blob_id=?1 LIMIT 1")                                  \
+    X(CRED_INSERT, "INSERT INTO credentials(" CRED_COLS ") "                                       \
+                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")                   \
+    X(CRED_UPDATE, "UPDATE credentials SET name=?2, parent_id=?3, policy=?4, status=?5, "          \
+                   "created_ms=?6, not_before_ms=?7, expires_ms=?8, allowed_ips=?9, "              \
+                   "last_used_ms=?10, secret_sealed=?11, old_secret_sealed=?12, "                  \
+                   "old_secret_until_ms=?13, token_hash=?14, version=version+1 WHERE id=?1")       \
+    X(CRED_GET, "SELECT " CRED_COLS " FROM credentials WHERE id=?1")                               \
+    X(CRED_GET_TOKEN, "SELECT " CRED_COLS " FROM credentials WHERE token_hash=?1 LIMIT 1")         \
+    X(CRED_COUNT, "SELECT count(*) FROM credentials")                                              \
+    X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE id=?1")                                        \
     X(CRED_TOUCH, "UPDATE credentials SET last_used_ms=?2 WHERE id=?1 AND last_used_ms<?2")
 
 enum {
@@ -146,9 +146,9 @@ struct msq {
     cf_meta base;
     char *path;
     bool fsync;
-    pthread_key_t key;      /* this thread's conn */
-    pthread_mutex_t lock;   /* guards conns */
-    pthread_mutex_t wlock;  /* serialises this process's write transactions */
+    pthread_key_t key;     /* this thread's conn */
+    pthread_mutex_t lock;  /* guards conns */
+    pthread_mutex_t wlock; /* serialises this process's write transactions */
     conn *conns;
 };
 
@@ -675,8 +675,7 @@ out:
 
 /* ---- objects ---- */
 
-static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a,
-                          cf_object_info *out)
+static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a, cf_object_info *out)
 {
     conn *c = get_conn((msq *)mm);
     sqlite3_stmt *st;
@@ -1245,8 +1244,7 @@ static cf_rc m_cred_get(cf_meta *mm, cf_str id, cf_arena *a, cf_cred_row *out)
     return cred_get_by(get_conn((msq *)mm), ST_CRED_GET, id, a, out);
 }
 
-static cf_rc m_cred_get_by_token_hash(cf_meta *mm, cf_str token_hash, cf_arena *a,
-                                      cf_cred_row *out)
+static cf_rc m_cred_get_by_token_hash(cf_meta *mm, cf_str token_hash, cf_arena *a, cf_cred_row *out)
 {
     /* Credentials without a token store "": never let an empty hash match them. */
     if (token_hash.len == 0) {
@@ -1322,7 +1320,8 @@ static void m_close(cf_meta *mm)
     conn *c, *next;
     if (!m)
         return;
-    /* After this no thread-exit destructor runs for our connections. */
+    /* After this no thread-exit destructor runs for our connections. Callers close only when
+     * no other thread still uses the store or is exiting (e.g. after joining the workers). */
     pthread_key_delete(m->key);
     for (c = m->conns; c; c = next) {
         next = c->next;

@@ -419,6 +419,15 @@ def bucket2(server, s3, request):
         empty_and_delete(s3, name)
 
 
+def aws_cli_path():
+    # Debian's awscli; the first `aws` on PATH may be a pyenv shim or a pip install.
+    if os.environ.get("COFFER_AWS_CLI"):
+        return os.environ["COFFER_AWS_CLI"]
+    if os.access("/usr/bin/aws", os.X_OK):
+        return "/usr/bin/aws"
+    return shutil.which("aws") or "/usr/bin/aws"
+
+
 class AwsCli:
     """Runs /usr/bin/aws against one server with the root credentials."""
 
@@ -452,7 +461,7 @@ class AwsCli:
         return env
 
     def __call__(self, *args, check=True, cwd=None, timeout=300):
-        cmd = ["/usr/bin/aws", "--endpoint-url", self.server.endpoint, "--region", REGION,
+        cmd = [aws_cli_path(), "--endpoint-url", self.server.endpoint, "--region", REGION,
                "--no-cli-pager"] + [str(a) for a in args]
         p = subprocess.run(cmd, env=self.env(), cwd=cwd or self.home, capture_output=True,
                            timeout=timeout)

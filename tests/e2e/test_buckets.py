@@ -97,7 +97,7 @@ def test_invalid_bucket_name(s3, name):
     assert err(e) == ("InvalidBucketName", 400)
 
 
-@pytest.mark.parametrize("name", ["bad name", "a/b", "a%20b"])
+@pytest.mark.parametrize("name", ["bad name", "a%20b", "a:b"])
 def test_invalid_bucket_name_raw(raw, name):
     # Names boto3 refuses to send.
     from s3util import uri_encode

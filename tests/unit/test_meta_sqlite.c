@@ -187,10 +187,10 @@ static void test_schema(void **state)
     cf_meta *m2;
 
     assert_int_equal(put(f->m, "b", "k"), CF_ENOTFOUND);
-    assert_int_equal(f->m->ops->bucket_create(f->m, &(cf_bucket_info){CF_STR("b"), CF_STR("o"),
-                                                                       CF_STR("r"), 1},
-                                              NULL, NULL),
-                     CF_OK);
+    assert_int_equal(
+        f->m->ops->bucket_create(f->m, &(cf_bucket_info){CF_STR("b"), CF_STR("o"), CF_STR("r"), 1},
+                                 NULL, NULL),
+        CF_OK);
     f->m->ops->close(f->m);
     f->m = NULL;
     assert_int_equal(user_version(f->path), SCHEMA_VERSION);
@@ -229,24 +229,41 @@ static void test_schema(void **state)
     assert_null(cf_meta_sqlite_open("/nonexistent-dir/x/meta.db", false));
 }
 
-/* The list query must be a primary-key range search, never a scan. */
-static void test_list_query_plan(void **state)
+/* Hot and recovery queries must search an index, never scan or sort. */
+static void test_query_plans(void **state)
 {
+    static const struct {
+        int id;
+        const char *want;
+    } plans[] = {
+        {ST_OBJ_LIST, "SEARCH objects USING PRIMARY KEY (bucket=? AND key>?)"},
+        {ST_OBJ_GET, "SEARCH objects USING PRIMARY KEY (bucket=? AND key=?)"},
+        {ST_OBJ_CUR, "SEARCH objects USING PRIMARY KEY (bucket=? AND key=?)"},
+        {ST_BUCKET_HAS_OBJECTS, "SEARCH objects USING PRIMARY KEY (bucket=?)"},
+        {ST_BLOB_REF, "SEARCH objects USING COVERING INDEX objects_blob_id (blob_id=?)"},
+        {ST_CRED_GET_TOKEN, "SEARCH credentials USING INDEX credentials_token (token_hash=?)"},
+        {ST_CRED_GET, "SEARCH credentials USING PRIMARY KEY (id=?)"},
+    };
     fixture *f = *state;
     conn *c = get_conn((msq *)f->m);
-    sqlite3_stmt *st;
-    char sql[512];
-    bool found = false;
-    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", stmt_sql[ST_OBJ_LIST]);
-    assert_int_equal(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL), SQLITE_OK);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *d = (const char *)sqlite3_column_text(st, 3);
-        assert_null(strstr(d, "TEMP B-TREE"));
-        if (strstr(d, "SEARCH objects USING PRIMARY KEY (bucket=? AND key>?)"))
-            found = true;
+    size_t i;
+    for (i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+        sqlite3_stmt *st;
+        char sql[1024];
+        bool found = false;
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", stmt_sql[plans[i].id]);
+        assert_int_equal(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+            assert_null(strstr(d, "TEMP B-TREE"));
+            assert_null(strstr(d, "SCAN"));
+            if (strstr(d, plans[i].want))
+                found = true;
+        }
+        sqlite3_finalize(st);
+        if (!found)
+            fail_msg("plan of %s lacks %s", stmt_sql[plans[i].id], plans[i].want);
     }
-    sqlite3_finalize(st);
-    assert_true(found);
 }
 
 /* ---- buckets ---- */
@@ -605,8 +622,7 @@ static void test_credentials(void **state)
     assert_true(cf_str_eq_c(got.parent_id, "AKIAROOT"));
     assert_int_equal(got.status, CF_CRED_DISABLED);
     assert_int_equal(got.version, 7);
-    assert_int_equal(m->ops->cred_get_by_token_hash(m, CF_STR("abcdef"), f->a, &got),
-                     CF_ENOTFOUND);
+    assert_int_equal(m->ops->cred_get_by_token_hash(m, CF_STR("abcdef"), f->a, &got), CF_ENOTFOUND);
 
     /* Update replaces every field and bumps the version. */
     r.name = CF_STR("renamed");
@@ -721,8 +737,7 @@ static void test_list_basic(void **state)
     assert_string_equal(list_s(f, "bk", lp("", "/", "", 5)), "a,[a/],b,[b/],[c/]|T|c/");
     /* Exactly full pages are not truncated. */
     assert_string_equal(list_s(f, "bk", lp("", "/", "", 6)), "a,[a/],b,[b/],[c/],d|F|");
-    assert_string_equal(list_s(f, "bk", lp("", "", "", 9)),
-                        "a,a/1,a/2,a/b/c,b,b/x,c/d/e,c/f,d|F|");
+    assert_string_equal(list_s(f, "bk", lp("", "", "", 9)), "a,a/1,a/2,a/b/c,b,b/x,c/d/e,c/f,d|F|");
     assert_string_equal(list_s(f, "bk", lp("", "", "", 8)),
                         "a,a/1,a/2,a/b/c,b,b/x,c/d/e,c/f|T|c/f");
     assert_string_equal(list_s(f, "bk", lp("a/", "/", "", 3)), "a/1,a/2,[a/b/]|F|");
@@ -883,8 +898,8 @@ static const char *ref_list(cf_arena *a, const refkeys *rk, cf_list_params p)
     }
     if (p.max_keys == 0)
         truncated = false;
-    cf_buf_printf(&b, "|%s|%.*s", truncated ? "T" : "F",
-                  truncated ? (int)last.len : 0, truncated ? last.p : "");
+    cf_buf_printf(&b, "|%s|%.*s", truncated ? "T" : "F", truncated ? (int)last.len : 0,
+                  truncated ? last.p : "");
     s = cf_arena_strndup(a, b.p, b.len);
     cf_buf_free(&b);
     return s;
@@ -936,8 +951,9 @@ static void test_list_paging_10000(void **state)
     cf_meta *m = f->m;
     cf_bucket_info b = bucket("big");
     refkeys rk = {0};
-    const char *dirs[] = {"photos/", "photos/2024/", "docs/", "a/b/c/", "", "x--y--", "\xff/",
-                          "\xc3\xa9t\xc3\xa9/", "photos/2024/jan/"};
+    const char *dirs[] = {
+        "photos/", "photos/2024/",       "docs/",           "a/b/c/", "", "x--y--",
+        "\xff/",   "\xc3\xa9t\xc3\xa9/", "photos/2024/jan/"};
     size_t cap = 10000, i;
     conn *c;
     sqlite3_stmt *st;
@@ -979,8 +995,8 @@ static void test_list_paging_10000(void **state)
 
     {
         static const uint32_t maxes[] = {1, 7, 100, 1000};
-        static const char *prefixes[] = {"", "photos/", "photos", "photos/2024/", "\xff",
-                                         "x--", "zz", "a/b/c/f1"};
+        static const char *prefixes[] = {"",     "photos/", "photos", "photos/2024/",
+                                         "\xff", "x--",     "zz",     "a/b/c/f1"};
         static const char *delims[] = {"", "/", "--", "2"};
         size_t pi, di, mi, pages;
         for (pi = 0; pi < sizeof(prefixes) / sizeof(prefixes[0]); pi++)
@@ -1186,7 +1202,7 @@ int main(void)
         cmocka_unit_test(test_find_sub),
         cmocka_unit_test(test_headers_codec),
         cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_list_query_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),

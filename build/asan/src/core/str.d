@@ -1,2 +1,0 @@
-build/asan/src/core/str.o: src/core/str.c src/core/str.h
-src/core/str.h:

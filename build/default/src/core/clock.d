@@ -1,4 +1,0 @@
-build/default/src/core/clock.o: src/core/clock.c src/core/clock.h \
- src/core/str.h
-src/core/clock.h:
-src/core/str.h:

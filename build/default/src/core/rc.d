@@ -1,2 +1,0 @@
-build/default/src/core/rc.o: src/core/rc.c src/core/rc.h
-src/core/rc.h:

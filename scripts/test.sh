@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The `make test` runner: scripts/test.sh <unit test binaries...>, from the repo root, after
+# the build. Runs each cmocka unit binary, then the end-to-end suites (pytest + boto3 + the
+# AWS CLI in tests/e2e, node's test runner + @aws-sdk/client-s3 in tests/js), prints each
+# suite's own output and ends with one line: "N passed, M failed" (totals of all suites).
+# Exits 1 if anything failed or a suite could not run; a crashed suite counts as at least
+# one failure. TEST_FILTER is passed to pytest -k; COFFER_BIN (a sanitizer build, say) is
+# used by both end-to-end suites.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+total_pass=0
+total_fail=0
+summary=()
+
+# count LABEL PASS FAIL
+count() {
+    total_pass=$((total_pass + $2))
+    total_fail=$((total_fail + $3))
+    summary+=("$(printf '%-28s %5d passed, %d failed' "$1" "$2" "$3")")
+}
+
+# The sum of the numbers a sed expression prints, one a line (0 if none).
+sum_matches() {
+    sed -n "$1" "$2" | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# ---- unit tests (cmocka)
+for bin in "$@"; do
+    echo "==> unit: $bin"
+    out="$tmp/unit.out"
+    if [ -x "$bin" ]; then
+        "$bin" >"$out" 2>&1
+        rc=$?
+        cat "$out"
+    else
+        echo "test: $bin is missing or not executable" >"$out"
+        cat "$out"
+        rc=127
+    fi
+    pass=$(sum_matches 's/^\[  PASSED  \] \([0-9][0-9]*\) test(s)\..*/\1/p' "$out")
+    fail=$(sum_matches 's/^\[  FAILED  \] \([0-9][0-9]*\) test(s).*/\1/p' "$out")
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+        echo "test: $bin exited with status $rc"
+        fail=1
+    fi
+    if [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+        echo "test: $bin ran no test"
+        fail=1
+    fi
+    count "unit $(basename "$bin")" "$pass" "$fail"
+done
+
+# ---- end to end: pytest, boto3, AWS CLI
+echo "==> e2e: /usr/bin/python3 -m pytest tests/e2e${TEST_FILTER:+ -k $TEST_FILTER}"
+xml="$tmp/e2e.xml"
+filter=()
+[ -n "${TEST_FILTER:-}" ] && filter=(-k "$TEST_FILTER")
+/usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$xml" "${filter[@]}" tests/e2e
+rc=$?
+if [ -f "$xml" ]; then
+    read -r pass fail < <(/usr/bin/python3 - "$xml" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+cases = {}
+for tc in ET.parse(sys.argv[1]).getroot().iter("testcase"):
+    key = (tc.get("classname"), tc.get("name"))
+    tags = {c.tag for c in tc}
+    state = "fail" if tags & {"failure", "error"} else "skip" if "skipped" in tags else "pass"
+    if cases.get(key) != "fail":
+        cases[key] = state
+print(sum(s == "pass" for s in cases.values()), sum(s == "fail" for s in cases.values()))
+PY
+    ) || { pass=0; fail=1; }
+else
+    pass=0
+    fail=0
+fi
+if [ "$rc" -eq 5 ] && [ -n "${TEST_FILTER:-}" ]; then
+    : # the filter selected no e2e test
+elif [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    echo "test: pytest exited with status $rc"
+    fail=1
+elif [ "$rc" -eq 0 ] && [ "$pass" -eq 0 ]; then
+    echo "test: pytest ran no test"
+    fail=1
+fi
+count "e2e (pytest)" "$pass" "$fail"
+
+# ---- end to end: node + @aws-sdk/client-s3
+echo "==> js: node --test tests/js/"
+tap="$tmp/js.tap"
+rc=0
+if [ ! -d tests/js/node_modules ]; then
+    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error) || rc=$?
+fi
+if [ "$rc" -eq 0 ]; then
+    node --test --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$tap" tests/js/
+    rc=$?
+else
+    echo "test: npm ci in tests/js failed"
+fi
+pass=0
+fail=0
+if [ -f "$tap" ]; then
+    pass=$(sum_matches 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap")
+    fail=$(($(sum_matches 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap") +
+        $(sum_matches 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap")))
+fi
+if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    echo "test: node --test exited with status $rc"
+    fail=1
+elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+    echo "test: node --test ran no test"
+    fail=1
+fi
+count "js (node --test)" "$pass" "$fail"
+
+echo
+echo "==> summary"
+printf '%s\n' "${summary[@]}"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
