@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 static bool cred_usable(const cf_cred_row *row, int64_t now_ms)
@@ -55,6 +56,13 @@ cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf
         now_ms < out->cred.row.old_secret_until_ms) {
         in.secret = out->cred.old_secret;
         e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
+    }
+    int64_t t;
+    if (e == CF_S3_AccessDenied && sig->presigned && cf_time_parse_amz(sig->amz_date, &t)) {
+        if (now_ms > t + sig->expires_s * 1000)
+            out->message = "Request has expired";
+        else if (now_ms < t)
+            out->message = "Request is not yet valid";
     }
     return e;
 }

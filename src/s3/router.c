@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "auth/sigv2.h"
 #include "s3/s3_int.h"
 
 #define MAX_QUERY_PARAMS 128
@@ -214,34 +215,103 @@ static bool is_hex64(cf_str s)
     return true;
 }
 
-static cf_s3err authenticate(cf_s3_req *q)
+/* Answers SignatureDoesNotMatch with the hints S3 gives: what we signed, as text and bytes. */
+static void signature_mismatch(cf_s3_req *q, cf_str access_key, cf_str provided, const cf_buf *sts,
+                               const cf_buf *canon)
+{
+    cf_buf bytes;
+    cf_buf_init(&bytes, 3 * sts->len + 16);
+    for (size_t i = 0; i < sts->len; i++)
+        if (cf_buf_printf(&bytes, "%02x ", (unsigned char)sts->p[i]) != CF_OK)
+            break;
+    cf_kv extra[5] = {
+        {CF_STR("AWSAccessKeyId"), access_key},
+        {CF_STR("StringToSign"), cf_buf_str(sts)},
+        {CF_STR("SignatureProvided"), provided},
+        {CF_STR("StringToSignBytes"), cf_str_trim(cf_buf_str(&bytes))},
+        {CF_STR("CanonicalRequest"), canon != NULL ? cf_buf_str(canon) : CF_STR_NULL},
+    };
+    error_xml(q, CF_S3_SignatureDoesNotMatch, NULL, extra, canon != NULL ? 5 : 4);
+    cf_buf_free(&bytes);
+}
+
+static bool payload_hash_ok(cf_s3_req *q, bool allow_streaming)
+{
+    cf_str ph = q->payload_hash;
+    bool streaming = cf_str_eq_c(ph, CF_PAYLOAD_STREAMING) ||
+                     cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_TRAILER) ||
+                     cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_UNSIGNED_TRAILER);
+    if (is_hex64(ph) || cf_str_eq_c(ph, CF_PAYLOAD_UNSIGNED) || (streaming && allow_streaming))
+        return true;
+    if (streaming)
+        cf_s3_error(q, CF_S3_InvalidRequest,
+                    "Streaming payloads need a Signature Version 4 Authorization header.");
+    else
+        cf_s3_error(q, CF_S3_InvalidArgument,
+                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
+                    "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-"
+                    "PAYLOAD-TRAILER or a valid sha256 value.");
+    return false;
+}
+
+/* Temporary credentials (session tokens) are not issued yet, so any token is invalid. */
+static bool no_session_token(cf_s3_req *q)
+{
+    cf_str token = cf_s3_query(q, "X-Amz-Security-Token");
+    if (token.p == NULL)
+        token = cf_http_header(q->http, "x-amz-security-token");
+    if (token.len == 0)
+        return true;
+    cf_s3_error(q, CF_S3_InvalidToken, NULL);
+    return false;
+}
+
+/* Signature Version 2: still what older SDKs use for presigned URLs (Debian 12's boto3). */
+static cf_s3err authenticate_v2(cf_s3_req *q, cf_str authz)
 {
     cf_http_req *r = q->http;
-    cf_str authz = cf_http_header(r, "authorization");
-    bool presigned = cf_s3_has_query(q, "X-Amz-Algorithm") ||
-                     cf_s3_has_query(q, "X-Amz-Signature") ||
-                     cf_s3_has_query(q, "X-Amz-Credential");
+    cf_sigv2_auth sig;
+    const char *why = NULL;
+    cf_s3err e = authz.p != NULL ? cf_sigv2_parse_header(authz, &sig, &why)
+                                 : cf_sigv2_parse_query(q->query, q->nquery, &sig, &why);
+    if (e != CF_S3_OK) {
+        cf_s3_error(q, e, why);
+        return e;
+    }
+    r->log_access_key = cf_arena_str(q->arena, sig.access_key);
+    q->payload_hash = cf_http_header(r, "x-amz-content-sha256");
+    if (q->payload_hash.p == NULL)
+        q->payload_hash = CF_STR(CF_PAYLOAD_UNSIGNED);
+    if (!payload_hash_ok(q, false) || !no_session_token(q))
+        return CF_S3_InvalidRequest;
+    cf_str vbucket = CF_STR_NULL;
+    host_bucket(q, &vbucket);
+    cf_sigv2_request sreq = {
+        .method = r->method_str,
+        .path = r->path,
+        .vhost_bucket = vbucket,
+        .query = r->query,
+        .headers = r->headers,
+        .nheaders = r->nheaders,
+    };
+    cf_buf sts;
+    cf_buf_init(&sts, CF_SIGV2_MAX_STS);
+    e = cf_auth_verify_v2(&q->s3->auth, &sreq, &sig, cf_now_ms(), q->arena, &q->authn, &sts);
+    if (e == CF_S3_SignatureDoesNotMatch)
+        signature_mismatch(q, sig.access_key, sig.signature, &sts, NULL);
+    else if (e != CF_S3_OK)
+        cf_s3_error(q, e, q->authn.message);
+    cf_buf_free(&sts);
+    return e;
+}
+
+static cf_s3err authenticate_v4(cf_s3_req *q, cf_str authz)
+{
+    cf_http_req *r = q->http;
     cf_sigv4_auth sig;
     cf_s3err e;
 
-    if (authz.p != NULL && presigned) {
-        cf_s3_error(q, CF_S3_InvalidArgument,
-                    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-                    "Signature query string parameter or the Authorization header should be "
-                    "specified");
-        return CF_S3_InvalidArgument;
-    }
-    if (authz.p == NULL && !presigned) {
-        cf_s3_error(q, CF_S3_AccessDenied, "Anonymous access is not allowed.");
-        return CF_S3_AccessDenied;
-    }
     if (authz.p != NULL) {
-        if (!cf_str_starts_c(authz, CF_SIGV4_ALGO " ") && !cf_str_starts_c(authz, CF_SIGV4_ALGO ",")) {
-            cf_s3_error(q, CF_S3_InvalidRequest,
-                        "The authorization mechanism you have provided is not supported. Please "
-                        "use AWS4-HMAC-SHA256.");
-            return CF_S3_InvalidRequest;
-        }
         cf_str date = cf_http_header(r, "x-amz-date");
         if (date.p == NULL)
             date = cf_http_header(r, "date");
@@ -267,25 +337,8 @@ static cf_s3err authenticate(cf_s3_req *q)
             q->payload_hash = CF_STR(CF_PAYLOAD_UNSIGNED);
     }
     r->log_access_key = cf_arena_str(q->arena, sig.access_key);
-
-    cf_str ph = q->payload_hash;
-    bool streaming = cf_str_eq_c(ph, CF_PAYLOAD_STREAMING) ||
-                     cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_TRAILER) ||
-                     cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_UNSIGNED_TRAILER);
-    if (!is_hex64(ph) && !cf_str_eq_c(ph, CF_PAYLOAD_UNSIGNED) && !streaming) {
-        cf_s3_error(q, CF_S3_InvalidArgument,
-                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
-                    "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-"
-                    "PAYLOAD-TRAILER or a valid sha256 value.");
-        return CF_S3_InvalidArgument;
-    }
-    cf_str token = sig.security_token;
-    if (token.p == NULL)
-        token = cf_http_header(r, "x-amz-security-token");
-    if (token.len > 0) {
-        cf_s3_error(q, CF_S3_InvalidToken, NULL);
-        return CF_S3_InvalidToken;
-    }
+    if (!payload_hash_ok(q, authz.p != NULL) || !no_session_token(q))
+        return CF_S3_InvalidRequest;
 
     cf_sigv4_request sreq = {
         .method = r->method_str,
@@ -294,35 +347,51 @@ static cf_s3err authenticate(cf_s3_req *q)
         .nquery = q->nquery,
         .headers = r->headers,
         .nheaders = r->nheaders,
-        .payload_hash = ph,
+        .payload_hash = q->payload_hash,
     };
     cf_buf canon, sts;
     cf_buf_init(&canon, 64u << 10);
     cf_buf_init(&sts, 4096);
     e = cf_auth_verify(&q->s3->auth, &sreq, &sig, cf_now_ms(), q->arena, &q->authn, &canon, &sts);
-    if (e == CF_S3_SignatureDoesNotMatch) {
-        char hexbuf[3];
-        cf_buf bytes;
-        cf_buf_init(&bytes, 64u << 10);
-        for (size_t i = 0; i < sts.len; i++) {
-            snprintf(hexbuf, sizeof hexbuf, "%02x", (unsigned char)sts.p[i]);
-            if (cf_buf_append(&bytes, hexbuf, 2) != CF_OK || cf_buf_append_ch(&bytes, ' ') != CF_OK)
-                break;
-        }
-        cf_kv extra[] = {
-            {CF_STR("AWSAccessKeyId"), sig.access_key},
-            {CF_STR("StringToSign"), cf_buf_str(&sts)},
-            {CF_STR("SignatureProvided"), sig.signature},
-            {CF_STR("StringToSignBytes"), cf_str_trim(cf_buf_str(&bytes))},
-            {CF_STR("CanonicalRequest"), cf_buf_str(&canon)},
-        };
-        error_xml(q, e, NULL, extra, sizeof extra / sizeof extra[0]);
-        cf_buf_free(&bytes);
-    } else if (e != CF_S3_OK) {
-        cf_s3_error(q, e, NULL);
-    }
+    if (e == CF_S3_SignatureDoesNotMatch)
+        signature_mismatch(q, sig.access_key, sig.signature, &sts, &canon);
+    else if (e != CF_S3_OK)
+        cf_s3_error(q, e, q->authn.message);
     cf_buf_free(&canon);
     cf_buf_free(&sts);
+    return e;
+}
+
+static cf_s3err authenticate(cf_s3_req *q)
+{
+    cf_str authz = cf_http_header(q->http, "authorization");
+    bool v4q = cf_s3_has_query(q, "X-Amz-Algorithm") || cf_s3_has_query(q, "X-Amz-Signature") ||
+               cf_s3_has_query(q, "X-Amz-Credential");
+    bool v2q = cf_sigv2_is_query(q->query, q->nquery);
+    cf_s3err e;
+
+    if ((authz.p != NULL) + v4q + v2q > 1) {
+        cf_s3_error(q, CF_S3_InvalidArgument,
+                    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                    "Signature query string parameter or the Authorization header should be "
+                    "specified");
+        return CF_S3_InvalidArgument;
+    }
+    if (authz.p == NULL && !v4q && !v2q) {
+        cf_s3_error(q, CF_S3_AccessDenied, "Anonymous access is not allowed.");
+        return CF_S3_AccessDenied;
+    }
+    if (v2q || (authz.p != NULL && cf_sigv2_is_header(authz)))
+        e = authenticate_v2(q, authz);
+    else if (v4q || cf_str_starts_c(authz, CF_SIGV4_ALGO " ") ||
+             cf_str_starts_c(authz, CF_SIGV4_ALGO ","))
+        e = authenticate_v4(q, authz);
+    else {
+        cf_s3_error(q, CF_S3_InvalidRequest,
+                    "The authorization mechanism you have provided is not supported. Please use "
+                    "AWS4-HMAC-SHA256.");
+        return CF_S3_InvalidRequest;
+    }
     if (e == CF_S3_OK)
         q->signed_request = true;
     return e;
@@ -409,10 +478,6 @@ static bool setup_body(cf_s3_req *q)
     bool trl = cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_TRAILER) ||
                cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_UNSIGNED_TRAILER);
     if (sgn || trl) {
-        if (sgn && q->authn.sig.presigned) {
-            cf_s3_error(q, CF_S3_InvalidRequest, "Streaming signatures need the Authorization header.");
-            return false;
-        }
         cf_str dl = cf_http_header(r, "x-amz-decoded-content-length");
         if (dl.p == NULL) {
             cf_s3_error(q, CF_S3_MissingContentLength,
