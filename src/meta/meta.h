@@ -22,6 +22,12 @@ typedef struct cf_bucket_info {
     cf_str owner; /* credential id of the creator's root-most owner */
     cf_str region;
     int64_t created_ms;
+    /* Usage, kept exact by every object write in the same transaction. */
+    uint64_t objects;
+    uint64_t bytes;
+    /* Quota: 0 means none. object_put fails with CF_ETOOBIG past either. */
+    uint64_t quota_bytes;
+    uint64_t quota_objects;
 } cf_bucket_info;
 
 /* User-visible object metadata stored verbatim: Content-Type, Content-Encoding,
@@ -84,6 +90,26 @@ typedef struct cf_cred_row {
     int64_t version;   /* bumped on every change, for cache invalidation */
 } cf_cred_row;
 
+/* One audit record: who did what to which credential or bucket, from where. */
+typedef struct cf_audit_row {
+    int64_t seq;       /* assigned by audit_append, increasing */
+    int64_t time_ms;
+    cf_str actor;      /* credential id that acted, or empty (anonymous/unknown) */
+    cf_str action;     /* "admin:CreateCredential", "s3:GetObject" (denied requests), ... */
+    cf_str target;     /* credential id, bucket name, or "bucket/key" */
+    cf_str source_ip;
+    cf_str outcome;    /* "ok", "denied", or an error code */
+    cf_str detail;     /* JSON object with extra facts, or empty */
+} cf_audit_row;
+
+typedef struct cf_audit_filter {
+    cf_str credential; /* rows whose actor or target is this id; empty: all */
+    int64_t since_ms;  /* inclusive; 0: no bound */
+    int64_t until_ms;  /* exclusive; 0: no bound */
+    int64_t after_seq; /* pagination: rows with seq > after_seq */
+    uint32_t limit;
+} cf_audit_filter;
+
 typedef struct cf_meta cf_meta;
 
 typedef struct cf_meta_ops {
@@ -93,6 +119,13 @@ typedef struct cf_meta_ops {
      * gets the owner, from arena a). delete: CF_ENOTFOUND, CF_ENOTEMPTY. */
     cf_rc (*bucket_create)(cf_meta *m, const cf_bucket_info *b, cf_arena *a,
                            cf_str *existing_owner);
+    /* Creates the bucket and inserts the credential in one transaction: both or neither.
+     * CF_EEXIST (with existing_owner) if the bucket exists, CF_ECONFLICT if the credential
+     * id exists. */
+    cf_rc (*bucket_create_with_cred)(cf_meta *m, const cf_bucket_info *b, const cf_cred_row *c,
+                                     cf_arena *a, cf_str *existing_owner);
+    /* Sets the quota (0: none). CF_ENOTFOUND if the bucket does not exist. */
+    cf_rc (*bucket_set_quota)(cf_meta *m, cf_str name, uint64_t max_bytes, uint64_t max_objects);
     cf_rc (*bucket_get)(cf_meta *m, cf_str name, cf_arena *a, cf_bucket_info *out);
     cf_rc (*bucket_list)(cf_meta *m, cf_arena *a, cf_bucket_info **out, size_t *n);
     cf_rc (*bucket_delete)(cf_meta *m, cf_str name);
@@ -103,7 +136,9 @@ typedef struct cf_meta_ops {
     /* Inserts or replaces obj in one transaction. The replaced object's blob id, if any, is
      * queued for garbage collection in the same transaction and copied to replaced_blob
      * (empty string if none) so the caller can delete it after the commit and then call
-     * gc_done. CF_ENOTFOUND if the bucket does not exist; CF_ECONFLICT if cond fails. */
+     * gc_done. CF_ENOTFOUND if the bucket does not exist; CF_ECONFLICT if cond fails;
+     * CF_ETOOBIG if the bucket's quota would be exceeded (usage after the put, counting the
+     * replaced object as gone). */
     cf_rc (*object_put)(cf_meta *m, const cf_object_info *obj, const cf_put_cond *cond,
                         char replaced_blob[CF_BLOB_ID_LEN + 1]);
     /* Deletes the key (CF_OK also when it was missing); queues its blob as above. */
@@ -127,6 +162,24 @@ typedef struct cf_meta_ops {
                                     cf_cred_row *out);
     cf_rc (*cred_count)(cf_meta *m, uint64_t *n);
     cf_rc (*cred_touch)(cf_meta *m, cf_str id, int64_t last_used_ms);
+    /* The credential and its ancestors, the credential first, root last (at most depth
+     * rows; CF_ETOOBIG if the chain is deeper). CF_ENOTFOUND if id is unknown. */
+    cf_rc (*cred_chain)(cf_meta *m, cf_str id, size_t depth, cf_arena *a, cf_cred_row **out,
+                        size_t *n);
+    /* Whether id is ancestor_id itself or one of its descendants. */
+    cf_rc (*cred_in_subtree)(cf_meta *m, cf_str ancestor_id, cf_str id, bool *out);
+    /* A page of the subtree rooted at root_id (root included), ordered by id, ids greater
+     * than after_id, at most limit rows. */
+    cf_rc (*cred_list_subtree)(cf_meta *m, cf_str root_id, cf_str after_id, uint32_t limit,
+                               cf_arena *a, cf_cred_row **out, size_t *n);
+    /* Deletes id and all its descendants in one transaction; *deleted gets the count.
+     * CF_ENOTFOUND if id is unknown. */
+    cf_rc (*cred_delete_subtree)(cf_meta *m, cf_str id, uint64_t *deleted);
+
+    /* Audit log. */
+    cf_rc (*audit_append)(cf_meta *m, const cf_audit_row *r);
+    cf_rc (*audit_query)(cf_meta *m, const cf_audit_filter *f, cf_arena *a, cf_audit_row **out,
+                         size_t *n);
 } cf_meta_ops;
 
 struct cf_meta {

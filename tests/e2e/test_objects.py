@@ -296,3 +296,14 @@ def test_server_survives_garbage(server, raw, bucket):
         assert 400 <= r.status < 500, (target, r)
     assert server.alive()
     assert raw.request("GET", "/").status == 200
+
+
+def test_error_document_is_well_formed_with_non_utf8_input(raw, bucket):
+    # A header byte that is not UTF-8 (0xFF on the wire) makes the signature differ; the
+    # SignatureDoesNotMatch document that echoes the canonical request must still be
+    # well-formed XML (UTF-8), or clients cannot read its error code.
+    path = obj_path(bucket, "k")
+    h, _ = raw.prepare("GET", path, headers={"x-amz-meta-odd": "\u00ff"})
+    r = raw.send("GET", path, headers=h)
+    assert r.status == 403, r
+    assert r.code == "SignatureDoesNotMatch", r
