@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admin/admin.h"
 #include "auth/cred.h"
 #include "blob/blob_fs.h"
 #include "core/clock.h"
@@ -74,7 +75,14 @@ static void banner(const cf_config *c, const cf_root_info *root)
     const char *fmt = strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u";
     char url[200];
     snprintf(url, sizeof url, fmt, host, (unsigned)port);
-    printf("coffer is serving S3 at %s (region %s, data in %s)\n", url, c->region, c->data_dir);
+    char ahost[128], aurl[200];
+    uint16_t aport = 0;
+    cf_config_split_hostport(c->admin_listen, ahost, sizeof ahost, &aport);
+    snprintf(aurl, sizeof aurl, strchr(ahost, ':') ? "http://[%s]:%u" : "http://%s:%u", ahost,
+             (unsigned)aport);
+    printf("coffer is serving S3 at %s (region %s, data in %s)\n"
+           "credentials API at %s (COFFER_ADMIN_URL)\n",
+           url, c->region, c->data_dir, aurl);
     if (root->created) {
         printf("\nA root credential was created. Its secrets are shown this once:\n"
                "  AWS_ACCESS_KEY_ID=%s\n  AWS_SECRET_ACCESS_KEY=%s\n  COFFER_TOKEN=%s\n\n"
@@ -93,13 +101,18 @@ int main(int argc, char **argv)
     cf_config cfg;
     cf_meta *meta = NULL;
     cf_blob_store *blob = NULL;
-    cf_http_server *http = NULL;
+    cf_http_server *http = NULL, *admin_http = NULL;
     cf_keyring kr;
     cf_root_info root;
     char path[4200];
     int status = 1;
     sigset_t sigs;
 
+    /* For the test that compares the served routes with docs/openapi.yaml. */
+    if (argc == 2 && strcmp(argv[1], "--print-admin-routes") == 0) {
+        cf_admin_print_routes();
+        return 0;
+    }
     int lr = cf_config_load(&cfg, argc, argv);
     if (lr != 0)
         return lr > 0 ? 0 : 2;
@@ -142,12 +155,15 @@ int main(int argc, char **argv)
         .domain = cfg.domain,
         .max_object_size = cfg.max_object_size,
     };
-    cf_http_handler h;
+    cf_admin admin = {.meta = meta, .blob = blob, .keyring = &kr, .region = cfg.region};
+    cf_http_handler h, ah;
     cf_s3_handler(&s3, &h);
-    char host[128];
-    uint16_t port;
-    if (!cf_config_split_hostport(cfg.listen, host, sizeof host, &port)) {
-        cf_error("bad listen address %s", cfg.listen);
+    cf_admin_handler(&admin, &ah);
+    char host[128], ahost[128];
+    uint16_t port, aport;
+    if (!cf_config_split_hostport(cfg.listen, host, sizeof host, &port) ||
+        !cf_config_split_hostport(cfg.admin_listen, ahost, sizeof ahost, &aport)) {
+        cf_error("bad listen address");
         goto out;
     }
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -168,8 +184,16 @@ int main(int argc, char **argv)
     http = cf_http_start(&ho, &h);
     if (http == NULL)
         goto out;
-    cf_info("cofferd listening on %s (S3), %u threads, fsync %s", cfg.listen, ho.threads,
-            cfg.fsync ? "always" : "never");
+    cf_http_options aho = ho;
+    aho.host = ahost;
+    aho.port = aport;
+    aho.threads = 1; /* the admin API is not the hot path */
+    aho.max_connections = 256;
+    admin_http = cf_http_start(&aho, &ah);
+    if (admin_http == NULL)
+        goto out;
+    cf_info("cofferd listening on %s (S3) and %s (admin), %u threads, fsync %s", cfg.listen,
+            cfg.admin_listen, ho.threads, cfg.fsync ? "always" : "never");
     banner(&cfg, &root);
 
     int sig = 0;
@@ -177,6 +201,7 @@ int main(int argc, char **argv)
     cf_info("signal %d: shutting down", sig);
     status = 0;
 out:
+    cf_http_stop(admin_http);
     cf_http_stop(http);
     if (blob != NULL)
         blob->ops->close(blob);

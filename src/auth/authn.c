@@ -2,24 +2,29 @@
 
 #include <string.h>
 
+#include "auth/authz.h"
 #include "core/clock.h"
 #include "core/log.h"
 
-static bool cred_usable(const cf_cred_row *row, int64_t now_ms)
+/* Loads the signing credential into out->cred and checks it may sign now. With a session
+ * token, the credential is the temporary one sealed in it (its chain is authz's to check). */
+static cf_s3err lookup_usable(const cf_auth *au, cf_str access_key, cf_str session_token,
+                              int64_t now_ms, cf_arena *a, cf_authn_result *out)
 {
-    if (row->status != CF_CRED_ACTIVE)
-        return false;
-    if (row->not_before_ms != 0 && now_ms < row->not_before_ms)
-        return false;
-    if (row->expires_ms != 0 && now_ms >= row->expires_ms)
-        return false;
-    return true;
-}
-
-/* Loads the credential into out->cred and checks it may sign now. */
-static cf_s3err lookup_usable(const cf_auth *au, cf_str access_key, int64_t now_ms, cf_arena *a,
-                              cf_authn_result *out)
-{
+    if (session_token.len > 0) {
+        if (cf_temp_open(au->keyring, session_token, a, &out->temp) != CF_OK ||
+            !cf_str_eq(out->temp.access_key, access_key))
+            return CF_S3_InvalidToken;
+        if (now_ms >= out->temp.expires_ms)
+            return CF_S3_ExpiredToken;
+        out->temporary = true;
+        out->cred.row.id = out->temp.access_key;
+        out->cred.row.parent_id = out->temp.parent_id;
+        out->cred.secret = out->temp.secret;
+        return CF_S3_OK;
+    }
+    if (cf_str_starts_c(access_key, CF_TEMP_KEY_PREFIX))
+        return CF_S3_InvalidAccessKeyId; /* a temporary key without its token */
     cf_rc rc = cf_cred_lookup(au->meta, au->keyring, access_key, a, &out->cred);
     if (rc == CF_ENOTFOUND)
         return CF_S3_InvalidAccessKeyId;
@@ -28,19 +33,19 @@ static cf_s3err lookup_usable(const cf_auth *au, cf_str access_key, int64_t now_
         return CF_S3_InternalError;
     }
     /* A disabled or expired key is indistinguishable from an unknown one to the caller. */
-    if (!cred_usable(&out->cred.row, now_ms))
+    if (!cf_cred_row_active(&out->cred.row, now_ms))
         return CF_S3_InvalidAccessKeyId;
     return CF_S3_OK;
 }
 
 cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf_sigv4_auth *sig,
-                        int64_t now_ms, cf_arena *a, cf_authn_result *out, cf_buf *canon,
-                        cf_buf *sts)
+                        cf_str session_token, int64_t now_ms, cf_arena *a, cf_authn_result *out,
+                        cf_buf *canon, cf_buf *sts)
 {
     memset(out, 0, sizeof *out);
     out->sig = *sig;
 
-    cf_s3err e = lookup_usable(au, sig->access_key, now_ms, a, out);
+    cf_s3err e = lookup_usable(au, sig->access_key, session_token, now_ms, a, out);
     if (e != CF_S3_OK)
         return e;
 
@@ -68,7 +73,8 @@ cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf
 }
 
 cf_s3err cf_auth_verify_v2(const cf_auth *au, const cf_sigv2_request *req, const cf_sigv2_auth *sig,
-                           int64_t now_ms, cf_arena *a, cf_authn_result *out, cf_buf *sts)
+                           cf_str session_token, int64_t now_ms, cf_arena *a, cf_authn_result *out,
+                           cf_buf *sts)
 {
     memset(out, 0, sizeof *out);
     out->sig.presigned = sig->presigned;
@@ -76,7 +82,7 @@ cf_s3err cf_auth_verify_v2(const cf_auth *au, const cf_sigv2_request *req, const
     out->sig.signature = sig->signature;
     out->sig.expires_s = sig->expires_s;
 
-    cf_s3err e = lookup_usable(au, sig->access_key, now_ms, a, out);
+    cf_s3err e = lookup_usable(au, sig->access_key, session_token, now_ms, a, out);
     if (e != CF_S3_OK)
         return e;
 

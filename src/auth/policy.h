@@ -3,7 +3,7 @@
  * Supported: Version "2012-10-17" (or "2008-10-17"); Statement as an object or an array;
  * Sid; Effect Allow|Deny; Action / NotAction (string or array, '*' and '?' wildcards,
  * service prefix case-insensitive: "s3:GetObject", "s3:*", "admin:*", "*"); Resource /
- * NotResource (ARNs "arn:aws:s3:::bucket", "arn:aws:s3:::bucket/prefix/*", "*"; admin
+ * NotResource (ARNs "arn:aws:s3:::bucket", "arn:aws:s3:::bucket/prefix/" with a trailing star, "*"; admin
  * resources "arn:coffer:admin:::credential/<id>", "arn:coffer:admin:::bucket/<name>");
  * Condition with operators StringEquals, StringNotEquals, StringLike, StringNotLike,
  * IpAddress, NotIpAddress, DateLessThan, DateLessThanEquals, DateGreaterThan,
@@ -77,7 +77,7 @@ bool cf_glob_match(cf_str pattern, cf_str s); /* '*' and '?'; case-sensitive */
  *    "object-read-only", "buckets": ["b1", ...], "prefixes": ["p/", ...]}
  * expanded to a full policy JSON (into out, reset first). buckets empty or absent means all
  * buckets ("*"); prefixes restrict object actions to those key prefixes and ListBucket to
- * s3:prefix StringLike "p/*" (and the prefix itself). admin-* levels also grant the admin:
+ * s3:prefix StringLike "p/" plus a star (and the prefix itself). admin-* levels also grant the admin:
  * actions (read-only: the Get/List ones). Every level grants s3:ListAllMyBuckets (listing
  * is filtered). CF_EINVAL with err naming the field (e.g. "buckets[2]") on bad input:
  * unknown permission, invalid bucket name, prefix with '*' or '?', unknown keys. */

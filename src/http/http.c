@@ -52,7 +52,7 @@ static cf_http_method parse_method(cf_str m)
         cf_http_method m;
     } tab[] = {{"GET", CF_HTTP_GET},       {"HEAD", CF_HTTP_HEAD}, {"PUT", CF_HTTP_PUT},
                {"POST", CF_HTTP_POST},     {"DELETE", CF_HTTP_DELETE},
-               {"OPTIONS", CF_HTTP_OPTIONS}};
+               {"OPTIONS", CF_HTTP_OPTIONS}, {"PATCH", CF_HTTP_PATCH}};
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
         if (cf_str_eq_c(m, tab[i].name))
             return tab[i].m;

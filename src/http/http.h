@@ -19,6 +19,7 @@ typedef enum cf_http_method {
     CF_HTTP_POST,
     CF_HTTP_DELETE,
     CF_HTTP_OPTIONS,
+    CF_HTTP_PATCH,
 } cf_http_method;
 
 typedef struct cf_http_resp_header {

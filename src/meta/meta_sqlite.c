@@ -36,7 +36,11 @@ static const char *const migrations[] = {
     " name TEXT NOT NULL PRIMARY KEY,"
     " owner TEXT NOT NULL,"
     " region TEXT NOT NULL,"
-    " created_ms INTEGER NOT NULL"
+    " created_ms INTEGER NOT NULL,"
+    " objects INTEGER NOT NULL DEFAULT 0," /* usage, updated with every object write */
+    " bytes INTEGER NOT NULL DEFAULT 0,"
+    " quota_bytes INTEGER NOT NULL DEFAULT 0," /* 0: none */
+    " quota_objects INTEGER NOT NULL DEFAULT 0"
     ") WITHOUT ROWID;"
     "CREATE TABLE objects("
     " bucket TEXT NOT NULL,"
@@ -73,7 +77,22 @@ static const char *const migrations[] = {
     " version INTEGER NOT NULL"
     ") WITHOUT ROWID;"
     "CREATE INDEX credentials_parent ON credentials(parent_id);"
-    "CREATE INDEX credentials_token ON credentials(token_hash);",
+    "CREATE INDEX credentials_token ON credentials(token_hash);"
+    /* AUTOINCREMENT: a seq is never reused, so audit cursors stay valid. */
+    "CREATE TABLE audit("
+    " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " time_ms INTEGER NOT NULL,"
+    " actor TEXT NOT NULL,"
+    " action TEXT NOT NULL,"
+    " target TEXT NOT NULL,"
+    " source_ip TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " detail TEXT NOT NULL"
+    ");"
+    /* seq last, so each index walks one actor's (target's) rows in seq order. */
+    "CREATE INDEX audit_actor ON audit(actor, seq);"
+    "CREATE INDEX audit_target ON audit(target, seq);"
+    "CREATE INDEX audit_time ON audit(time_ms, seq);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -81,21 +100,35 @@ static const char *const migrations[] = {
     "id, name, parent_id, policy, status, created_ms, not_before_ms, expires_ms, allowed_ips, "    \
     "last_used_ms, secret_sealed, old_secret_sealed, old_secret_until_ms, token_hash, version"
 
+#define BUCKET_COLS "name, owner, region, created_ms, objects, bytes, quota_bytes, quota_objects"
+
+#define AUDIT_COLS "seq, time_ms, actor, action, target, source_ip, outcome, detail"
+
+/* The ids of ?1 and its descendants; each step is a search of credentials_parent. UNION
+ * drops ids already seen, so a parent_id cycle cannot make it loop. */
+#define SUBTREE_CTE                                                                                \
+    "sub(id) AS (SELECT id FROM credentials WHERE id=?1 UNION "                                    \
+    "SELECT c.id FROM credentials c JOIN sub ON c.parent_id=sub.id)"
+
 /* Every statement a connection may run, prepared on first use. */
 #define STATEMENTS(X)                                                                              \
     X(BEGIN, "BEGIN")                                                                              \
     X(BEGIN_IMM, "BEGIN IMMEDIATE")                                                                \
     X(COMMIT, "COMMIT")                                                                            \
     X(ROLLBACK, "ROLLBACK")                                                                        \
-    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms) VALUES(?1,?2,?3,?4)")   \
-    X(BUCKET_GET, "SELECT name, owner, region, created_ms FROM buckets WHERE name=?1")             \
+    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms, quota_bytes, "           \
+                     "quota_objects) VALUES(?1,?2,?3,?4,?5,?6)")                                    \
+    X(BUCKET_GET, "SELECT " BUCKET_COLS " FROM buckets WHERE name=?1")                             \
     X(BUCKET_EXISTS, "SELECT 1 FROM buckets WHERE name=?1")                                        \
-    X(BUCKET_LIST, "SELECT name, owner, region, created_ms FROM buckets ORDER BY name")            \
+    X(BUCKET_USAGE, "SELECT objects, bytes, quota_bytes, quota_objects FROM buckets WHERE name=?1") \
+    X(BUCKET_USAGE_SET, "UPDATE buckets SET objects=?2, bytes=?3 WHERE name=?1")                   \
+    X(BUCKET_SET_QUOTA, "UPDATE buckets SET quota_bytes=?2, quota_objects=?3 WHERE name=?1")       \
+    X(BUCKET_LIST, "SELECT " BUCKET_COLS " FROM buckets ORDER BY name")                            \
     X(BUCKET_DELETE, "DELETE FROM buckets WHERE name=?1")                                          \
     X(BUCKET_HAS_OBJECTS, "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1")                         \
     X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers FROM objects "          \
                "WHERE bucket=?1 AND key=?2")                                                       \
-    X(OBJ_CUR, "SELECT etag, blob_id FROM objects WHERE bucket=?1 AND key=?2")                     \
+    X(OBJ_CUR, "SELECT etag, blob_id, size FROM objects WHERE bucket=?1 AND key=?2")               \
     X(OBJ_UPSERT,                                                                                  \
       "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers) "     \
       "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(bucket, key) DO UPDATE SET "                    \
@@ -118,7 +151,30 @@ static const char *const migrations[] = {
     X(CRED_GET_TOKEN, "SELECT " CRED_COLS " FROM credentials WHERE token_hash=?1 LIMIT 1")         \
     X(CRED_COUNT, "SELECT count(*) FROM credentials")                                              \
     X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE id=?1")                                        \
-    X(CRED_TOUCH, "UPDATE credentials SET last_used_ms=?2 WHERE id=?1 AND last_used_ms<?2")
+    X(CRED_TOUCH, "UPDATE credentials SET last_used_ms=?2 WHERE id=?1 AND last_used_ms<?2")        \
+    /* Walks up from ?2 (a few primary-key searches); UNION stops at a parent_id cycle. */      \
+    X(CRED_IN_SUBTREE, "WITH RECURSIVE up(id, parent_id) AS ("                                    \
+                       " SELECT id, parent_id FROM credentials WHERE id=?2"                        \
+                       " UNION SELECT c.id, c.parent_id FROM credentials c JOIN up"                \
+                       " ON c.id=up.parent_id)"                                                    \
+                       " SELECT 1 FROM up WHERE id=?1 LIMIT 1")                                    \
+    X(CRED_SUBTREE, "WITH RECURSIVE " SUBTREE_CTE " SELECT " CRED_COLS " FROM credentials "        \
+                    "WHERE id IN (SELECT id FROM sub WHERE id>?2 ORDER BY id LIMIT ?3) ORDER BY id") \
+    X(CRED_DELETE_SUBTREE, "WITH RECURSIVE " SUBTREE_CTE " DELETE FROM credentials "               \
+                           "WHERE id IN (SELECT id FROM sub)")                                     \
+    X(AUDIT_INSERT, "INSERT INTO audit(time_ms, actor, action, target, source_ip, outcome, "       \
+                    "detail) VALUES(?1,?2,?3,?4,?5,?6,?7)")                                        \
+    /* Queries: ?1 after_seq, ?2 since (inclusive), ?3 until (exclusive), ?4 limit, ?5 the   \
+     * credential. Each form walks an index in seq order or, for a time window, only the     \
+     * window's rows, and never scans the table. */                                           \
+    X(AUDIT_ALL, "SELECT " AUDIT_COLS " FROM audit WHERE seq>?1 ORDER BY seq LIMIT ?4")            \
+    X(AUDIT_TIME, "SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_time "                        \
+                  "WHERE time_ms>=?2 AND time_ms<?3 AND seq>?1 ORDER BY seq LIMIT ?4")             \
+    X(AUDIT_CRED, "SELECT * FROM (SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_actor "        \
+                  "WHERE actor=?5 AND seq>?1 AND time_ms>=?2 AND time_ms<?3 ORDER BY seq LIMIT ?4)" \
+                  " UNION SELECT * FROM (SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_target " \
+                  "WHERE target=?5 AND seq>?1 AND time_ms>=?2 AND time_ms<?3 ORDER BY seq LIMIT ?4)" \
+                  " ORDER BY 1 LIMIT ?4")
 
 enum {
 #define ST_ENUM(name, sql) ST_##name,
@@ -492,12 +548,29 @@ static cf_rc headers_decode(cf_str d, cf_arena *a, cf_header **out, size_t *nout
 
 /* ---- buckets ---- */
 
+/* SQLite integers are signed: larger counts and quotas are stored as INT64_MAX, which no
+ * real usage reaches. */
+static sqlite3_int64 u64_to_db(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
+}
+
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+    sqlite3_int64 v = sqlite3_column_int64(st, i);
+    return v < 0 ? 0 : (uint64_t)v;
+}
+
 static cf_rc read_bucket(sqlite3_stmt *st, cf_arena *a, cf_bucket_info *b)
 {
     if (!col_str(st, 0, a, &b->name) || !col_str(st, 1, a, &b->owner) ||
         !col_str(st, 2, a, &b->region))
         return CF_ENOMEM;
     b->created_ms = sqlite3_column_int64(st, 3);
+    b->objects = col_u64(st, 4);
+    b->bytes = col_u64(st, 5);
+    b->quota_bytes = col_u64(st, 6);
+    b->quota_objects = col_u64(st, 7);
     return CF_OK;
 }
 
@@ -516,51 +589,55 @@ static cf_rc bucket_exists(conn *c, cf_str name, bool *out)
     return CF_OK;
 }
 
-static cf_rc m_bucket_create(cf_meta *mm, const cf_bucket_info *b, cf_arena *a,
-                             cf_str *existing_owner)
+/* Inserts the bucket inside the caller's write transaction. The usage counters start at
+ * zero whatever b says; the quotas are taken from b. */
+static cf_rc bucket_insert(conn *c, const cf_bucket_info *b, cf_arena *a, cf_str *existing_owner)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
-    cf_rc rc;
+    sqlite3_stmt *st = stmt(c, ST_BUCKET_INSERT);
     int src;
 
-    if (!c)
+    if (!st)
         return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
-        return rc;
-    st = stmt(c, ST_BUCKET_INSERT);
-    if (!st) {
-        rc = CF_EIO;
-        goto out;
-    }
     bind_text(st, 1, b->name);
     bind_text(st, 2, b->owner);
     bind_text(st, 3, b->region);
     sqlite3_bind_int64(st, 4, b->created_ms);
+    sqlite3_bind_int64(st, 5, u64_to_db(b->quota_bytes));
+    sqlite3_bind_int64(st, 6, u64_to_db(b->quota_objects));
     src = sqlite3_step(st);
     done(st);
     if (src == SQLITE_DONE)
-        goto out;
-    if ((src & 0xff) != SQLITE_CONSTRAINT) {
-        rc = sql_fail(c, src, "bucket insert");
-        goto out;
-    }
-    rc = CF_EEXIST;
+        return CF_OK;
+    if ((src & 0xff) != SQLITE_CONSTRAINT)
+        return sql_fail(c, src, "bucket insert");
     if (existing_owner && a) {
+        *existing_owner = CF_STR_NULL;
         st = stmt(c, ST_BUCKET_GET);
         if (!st)
-            goto out;
+            return CF_EEXIST;
         bind_text(st, 1, b->name);
-        *existing_owner = CF_STR_NULL;
         if (sqlite3_step(st) == SQLITE_ROW) {
             if (!col_str(st, 1, a, existing_owner))
                 *existing_owner = CF_STR_NULL;
         }
         done(st);
     }
-out:
+    return CF_EEXIST;
+}
+
+static cf_rc m_bucket_create(cf_meta *mm, const cf_bucket_info *b, cf_arena *a,
+                             cf_str *existing_owner)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    cf_rc rc;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    rc = bucket_insert(c, b, a, existing_owner);
     return end_write(m, c, rc);
 }
 
@@ -673,6 +750,33 @@ out:
     return end_write(m, c, rc);
 }
 
+static cf_rc m_bucket_set_quota(cf_meta *mm, cf_str name, uint64_t max_bytes,
+                                uint64_t max_objects)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_BUCKET_SET_QUOTA))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, u64_to_db(max_bytes));
+    sqlite3_bind_int64(st, 3, u64_to_db(max_objects));
+    rc = run(c, ST_BUCKET_SET_QUOTA);
+    if (rc == CF_OK && sqlite3_changes(c->db) == 0)
+        rc = CF_ENOTFOUND;
+out:
+    return end_write(m, c, rc);
+}
+
 /* ---- objects ---- */
 
 static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a, cf_object_info *out)
@@ -714,6 +818,56 @@ out:
     return rc;
 }
 
+typedef struct usage {
+    uint64_t objects, bytes, quota_bytes, quota_objects;
+} usage;
+
+/* The bucket's usage and quotas, read in the caller's write transaction (so they cannot
+ * change before it ends). CF_ENOTFOUND if the bucket does not exist. */
+static cf_rc bucket_usage(conn *c, cf_str name, usage *u)
+{
+    sqlite3_stmt *st = stmt(c, ST_BUCKET_USAGE);
+    cf_rc rc = CF_OK;
+    int src;
+
+    memset(u, 0, sizeof(*u));
+    if (!st)
+        return CF_EIO;
+    bind_text(st, 1, name);
+    src = sqlite3_step(st);
+    if (src == SQLITE_ROW) {
+        u->objects = col_u64(st, 0);
+        u->bytes = col_u64(st, 1);
+        u->quota_bytes = col_u64(st, 2);
+        u->quota_objects = col_u64(st, 3);
+    } else if (src == SQLITE_DONE) {
+        rc = CF_ENOTFOUND;
+    } else {
+        rc = sql_fail(c, src, "bucket usage");
+    }
+    done(st);
+    return rc;
+}
+
+static cf_rc bucket_usage_set(conn *c, cf_str name, uint64_t objects, uint64_t bytes)
+{
+    sqlite3_stmt *st = stmt(c, ST_BUCKET_USAGE_SET);
+    if (!st)
+        return CF_EIO;
+    bind_text(st, 1, name);
+    sqlite3_bind_int64(st, 2, u64_to_db(objects));
+    sqlite3_bind_int64(st, 3, u64_to_db(bytes));
+    return run(c, ST_BUCKET_USAGE_SET);
+}
+
+/* Whether one dimension of usage may go from cur to next under quota (0: none). A write that
+ * does not grow the usage passes even when a lowered quota is already exceeded, so an
+ * over-quota bucket can still shrink by overwrites as well as by deletes. */
+static bool within_quota(uint64_t cur, uint64_t next, uint64_t quota)
+{
+    return quota == 0 || next <= quota || next <= cur;
+}
+
 /* Queues a replaced or deleted object's blob for deletion, in the caller's transaction. */
 static cf_rc gc_enqueue(conn *c, cf_str blob_id)
 {
@@ -732,9 +886,11 @@ static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_c
     conn *c = get_conn(m);
     sqlite3_stmt *st;
     cf_buf hdr;
-    bool exists, found = false;
+    bool found = false;
     char old_blob[CF_BLOB_ID_LEN + 1] = "";
     size_t idlen = blob_id_len(obj->blob_id);
+    uint64_t old_size = 0, objects, bytes;
+    usage u;
     cf_rc rc;
     int src;
 
@@ -753,13 +909,9 @@ static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_c
     if (rc != CF_OK)
         goto out_nolock;
 
-    rc = bucket_exists(c, obj->bucket, &exists);
+    rc = bucket_usage(c, obj->bucket, &u);
     if (rc != CF_OK)
         goto out;
-    if (!exists) {
-        rc = CF_ENOTFOUND;
-        goto out;
-    }
     if (!(st = stmt(c, ST_OBJ_CUR))) {
         rc = CF_EIO;
         goto out;
@@ -770,6 +922,7 @@ static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_c
     if (src == SQLITE_ROW) {
         found = true;
         col_blob_id(st, 1, old_blob);
+        old_size = col_u64(st, 2);
         if (cond && cond->if_match_etag.len && !cf_str_eq(cond->if_match_etag, col_raw(st, 0)))
             rc = CF_ECONFLICT;
     } else if (src != SQLITE_DONE) {
@@ -780,6 +933,20 @@ static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_c
         goto out;
     if (cond && ((found && cond->if_none_match_any) || (!found && cond->if_match_etag.len))) {
         rc = CF_ECONFLICT;
+        goto out;
+    }
+
+    /* Usage after the put, the replaced object counted as gone. */
+    objects = u.objects + (found ? 0 : 1);
+    bytes = u.bytes - (old_size < u.bytes ? old_size : u.bytes);
+    if (obj->size > (uint64_t)INT64_MAX - bytes) {
+        rc = CF_ETOOBIG;
+        goto out;
+    }
+    bytes += obj->size;
+    if (!within_quota(u.objects, objects, u.quota_objects) ||
+        !within_quota(u.bytes, bytes, u.quota_bytes)) {
+        rc = CF_ETOOBIG;
         goto out;
     }
 
@@ -799,6 +966,8 @@ static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_c
     if (hdr.len)
         bind_blob(st, 8, hdr.p, hdr.len);
     rc = run(c, ST_OBJ_UPSERT);
+    if (rc == CF_OK)
+        rc = bucket_usage_set(c, obj->bucket, objects, bytes);
     if (rc != CF_OK)
         goto out;
     /* A metadata-only rewrite may keep the same blob: that one must not be collected. */
@@ -823,7 +992,9 @@ static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
     conn *c = get_conn(m);
     sqlite3_stmt *st;
     char old_blob[CF_BLOB_ID_LEN + 1] = "";
-    bool exists, found = false;
+    bool found = false;
+    uint64_t old_size = 0;
+    usage u;
     cf_rc rc;
     int src;
 
@@ -834,13 +1005,9 @@ static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
     rc = begin_write(m, c);
     if (rc != CF_OK)
         return rc;
-    rc = bucket_exists(c, bucket, &exists);
+    rc = bucket_usage(c, bucket, &u);
     if (rc != CF_OK)
         goto out;
-    if (!exists) {
-        rc = CF_ENOTFOUND;
-        goto out;
-    }
     if (!(st = stmt(c, ST_OBJ_CUR))) {
         rc = CF_EIO;
         goto out;
@@ -851,6 +1018,7 @@ static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
     if (src == SQLITE_ROW) {
         found = true;
         col_blob_id(st, 1, old_blob);
+        old_size = col_u64(st, 2);
     } else if (src != SQLITE_DONE) {
         rc = sql_fail(c, src, "object current");
     }
@@ -864,6 +1032,10 @@ static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
     bind_text(st, 1, bucket);
     bind_blob(st, 2, key.p, key.len);
     rc = run(c, ST_OBJ_DELETE);
+    /* Clamped at zero: counters never wrap, even if they were ever off. */
+    if (rc == CF_OK)
+        rc = bucket_usage_set(c, bucket, u.objects ? u.objects - 1 : 0,
+                              u.bytes - (old_size < u.bytes ? old_size : u.bytes));
     if (rc == CF_OK && old_blob[0]) {
         rc = gc_enqueue(c, cf_str_c(old_blob));
         if (rc == CF_OK && deleted_blob)
@@ -1165,32 +1337,59 @@ static cf_rc read_cred(sqlite3_stmt *st, cf_arena *a, cf_cred_row *r)
     return CF_OK;
 }
 
+/* Inserts in the caller's write transaction; CF_EEXIST if the id is taken. */
+static cf_rc cred_insert_row(conn *c, const cf_cred_row *r)
+{
+    sqlite3_stmt *st = stmt(c, ST_CRED_INSERT);
+    int src;
+
+    if (!st)
+        return CF_EIO;
+    bind_cred(st, r);
+    sqlite3_bind_int64(st, 15, r->version > 0 ? r->version : 1);
+    src = sqlite3_step(st);
+    done(st);
+    if ((src & 0xff) == SQLITE_CONSTRAINT)
+        return CF_EEXIST;
+    if (src != SQLITE_DONE)
+        return sql_fail(c, src, "credential insert");
+    return CF_OK;
+}
+
 static cf_rc m_cred_insert(cf_meta *mm, const cf_cred_row *r)
 {
     msq *m = (msq *)mm;
     conn *c = get_conn(m);
-    sqlite3_stmt *st;
     cf_rc rc;
-    int src;
 
     if (!c)
         return CF_EIO;
     rc = begin_write(m, c);
     if (rc != CF_OK)
         return rc;
-    if (!(st = stmt(c, ST_CRED_INSERT))) {
-        rc = CF_EIO;
-        goto out;
+    rc = cred_insert_row(c, r);
+    return end_write(m, c, rc);
+}
+
+/* Any failure rolls back both inserts. */
+static cf_rc m_bucket_create_with_cred(cf_meta *mm, const cf_bucket_info *b, const cf_cred_row *r,
+                                       cf_arena *a, cf_str *existing_owner)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    cf_rc rc;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    rc = bucket_insert(c, b, a, existing_owner);
+    if (rc == CF_OK) {
+        rc = cred_insert_row(c, r);
+        if (rc == CF_EEXIST)
+            rc = CF_ECONFLICT;
     }
-    bind_cred(st, r);
-    sqlite3_bind_int64(st, 15, r->version > 0 ? r->version : 1);
-    src = sqlite3_step(st);
-    done(st);
-    if ((src & 0xff) == SQLITE_CONSTRAINT)
-        rc = CF_EEXIST;
-    else if (src != SQLITE_DONE)
-        rc = sql_fail(c, src, "credential insert");
-out:
     return end_write(m, c, rc);
 }
 
@@ -1312,6 +1511,261 @@ out:
     return end_write(m, c, rc);
 }
 
+/* A loop of primary-key searches in one read snapshot: a chain is a handful of rows, and
+ * the loop sees a cycle (an id met twice) or a chain longer than depth without ever reading
+ * more than depth + 1 rows. */
+static cf_rc m_cred_chain(cf_meta *mm, cf_str id, size_t depth, cf_arena *a, cf_cred_row **out,
+                          size_t *n)
+{
+    conn *c = get_conn((msq *)mm);
+    cf_cred_row *v = NULL, row;
+    size_t cap = 0, len = 0, i;
+    cf_str cur = id;
+    cf_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!c)
+        return CF_EIO;
+    rc = begin_read(c);
+    if (rc != CF_OK)
+        goto out;
+    for (;;) {
+        rc = cred_get_by(c, ST_CRED_GET, cur, a, &row);
+        if (rc != CF_OK) {
+            /* A missing ancestor breaks the chain: nothing may be derived from it. */
+            if (rc == CF_ENOTFOUND && len > 0)
+                cf_warn("meta: credential %.*s has a missing parent %.*s", CF_STR_FMT(id),
+                        CF_STR_FMT(cur));
+            goto out;
+        }
+        for (i = 0; i < len; i++) {
+            if (cf_str_eq(v[i].id, row.id)) {
+                cf_warn("meta: credential %.*s has a parent cycle", CF_STR_FMT(id));
+                rc = CF_ETOOBIG;
+                goto out;
+            }
+        }
+        if (len == depth) {
+            rc = CF_ETOOBIG;
+            goto out;
+        }
+        v = grow(a, v, len, &cap, sizeof(*v));
+        if (!v) {
+            rc = CF_ENOMEM;
+            goto out;
+        }
+        v[len++] = row;
+        if (row.parent_id.len == 0)
+            break;
+        cur = row.parent_id;
+    }
+    *out = v;
+    *n = len;
+out:
+    end_read(c);
+    return rc;
+}
+
+static cf_rc m_cred_in_subtree(cf_meta *mm, cf_str ancestor_id, cf_str id, bool *out)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st;
+    int src;
+
+    *out = false;
+    if (!c || !(st = stmt(c, ST_CRED_IN_SUBTREE)))
+        return CF_EIO;
+    bind_text(st, 1, ancestor_id);
+    bind_text(st, 2, id);
+    src = sqlite3_step(st);
+    *out = src == SQLITE_ROW;
+    done(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return sql_fail(c, src, "credential in subtree");
+    return CF_OK;
+}
+
+static cf_rc m_cred_list_subtree(cf_meta *mm, cf_str root_id, cf_str after_id, uint32_t limit,
+                                 cf_arena *a, cf_cred_row **out, size_t *n)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st = NULL;
+    cf_cred_row *v = NULL;
+    size_t cap = 0, len = 0;
+    cf_rc rc = CF_OK;
+    int src;
+
+    *out = NULL;
+    *n = 0;
+    if (!c || !(st = stmt(c, ST_CRED_SUBTREE)))
+        return CF_EIO;
+    if (limit == 0)
+        return CF_OK;
+    bind_text(st, 1, root_id);
+    bind_text(st, 2, after_id);
+    sqlite3_bind_int64(st, 3, limit);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        v = grow(a, v, len, &cap, sizeof(*v));
+        if (!v) {
+            rc = CF_ENOMEM;
+            goto out;
+        }
+        rc = read_cred(st, a, &v[len]);
+        if (rc != CF_OK)
+            goto out;
+        len++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "credential subtree");
+        goto out;
+    }
+    *out = v;
+    *n = len;
+out:
+    done(st);
+    return rc;
+}
+
+static cf_rc m_cred_delete_subtree(cf_meta *mm, cf_str id, uint64_t *deleted)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+    int src;
+
+    *deleted = 0;
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_CRED_EXISTS))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, id);
+    src = sqlite3_step(st);
+    done(st);
+    if (src == SQLITE_DONE) {
+        rc = CF_ENOTFOUND;
+        goto out;
+    }
+    if (src != SQLITE_ROW) {
+        rc = sql_fail(c, src, "credential exists");
+        goto out;
+    }
+    if (!(st = stmt(c, ST_CRED_DELETE_SUBTREE))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_text(st, 1, id);
+    rc = run(c, ST_CRED_DELETE_SUBTREE);
+    if (rc == CF_OK)
+        *deleted = (uint64_t)sqlite3_changes64(c->db);
+out:
+    rc = end_write(m, c, rc);
+    if (rc != CF_OK)
+        *deleted = 0;
+    return rc;
+}
+
+/* ---- audit ---- */
+
+#define AUDIT_LIMIT_MAX 1000
+
+static cf_rc m_audit_append(cf_meta *mm, const cf_audit_row *r)
+{
+    msq *m = (msq *)mm;
+    conn *c = get_conn(m);
+    sqlite3_stmt *st;
+    cf_rc rc;
+
+    if (!c)
+        return CF_EIO;
+    rc = begin_write(m, c);
+    if (rc != CF_OK)
+        return rc;
+    if (!(st = stmt(c, ST_AUDIT_INSERT))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, r->time_ms ? r->time_ms : cf_now_ms());
+    bind_text(st, 2, r->actor);
+    bind_text(st, 3, r->action);
+    bind_text(st, 4, r->target);
+    bind_text(st, 5, r->source_ip);
+    bind_text(st, 6, r->outcome);
+    bind_text(st, 7, r->detail);
+    rc = run(c, ST_AUDIT_INSERT);
+out:
+    return end_write(m, c, rc);
+}
+
+static cf_rc read_audit(sqlite3_stmt *st, cf_arena *a, cf_audit_row *r)
+{
+    r->seq = sqlite3_column_int64(st, 0);
+    r->time_ms = sqlite3_column_int64(st, 1);
+    if (!col_str(st, 2, a, &r->actor) || !col_str(st, 3, a, &r->action) ||
+        !col_str(st, 4, a, &r->target) || !col_str(st, 5, a, &r->source_ip) ||
+        !col_str(st, 6, a, &r->outcome) || !col_str(st, 7, a, &r->detail))
+        return CF_ENOMEM;
+    return CF_OK;
+}
+
+/* limit 0 (no limit asked) and anything above the cap both give the cap. */
+static cf_rc m_audit_query(cf_meta *mm, const cf_audit_filter *f, cf_arena *a, cf_audit_row **out,
+                           size_t *n)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st = NULL;
+    cf_audit_row *v = NULL;
+    size_t cap = 0, len = 0;
+    uint32_t limit = f->limit == 0 || f->limit > AUDIT_LIMIT_MAX ? AUDIT_LIMIT_MAX : f->limit;
+    cf_rc rc = CF_OK;
+    int id, src;
+
+    *out = NULL;
+    *n = 0;
+    if (!c)
+        return CF_EIO;
+    if (f->credential.len)
+        id = ST_AUDIT_CRED;
+    else if (f->since_ms || f->until_ms)
+        id = ST_AUDIT_TIME;
+    else
+        id = ST_AUDIT_ALL;
+    if (!(st = stmt(c, id)))
+        return CF_EIO;
+    sqlite3_bind_int64(st, 1, f->after_seq);
+    sqlite3_bind_int64(st, 2, f->since_ms ? f->since_ms : INT64_MIN);
+    sqlite3_bind_int64(st, 3, f->until_ms ? f->until_ms : INT64_MAX);
+    sqlite3_bind_int64(st, 4, limit);
+    if (f->credential.len)
+        bind_text(st, 5, f->credential);
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        v = grow(a, v, len, &cap, sizeof(*v));
+        if (!v) {
+            rc = CF_ENOMEM;
+            goto out;
+        }
+        rc = read_audit(st, a, &v[len]);
+        if (rc != CF_OK)
+            goto out;
+        len++;
+    }
+    if (src != SQLITE_DONE) {
+        rc = sql_fail(c, src, "audit query");
+        goto out;
+    }
+    *out = v;
+    *n = len;
+out:
+    done(st);
+    return rc;
+}
+
 /* ---- open / close ---- */
 
 static void m_close(cf_meta *mm)
@@ -1336,6 +1790,8 @@ static void m_close(cf_meta *mm)
 static const cf_meta_ops sqlite_ops = {
     .close = m_close,
     .bucket_create = m_bucket_create,
+    .bucket_create_with_cred = m_bucket_create_with_cred,
+    .bucket_set_quota = m_bucket_set_quota,
     .bucket_get = m_bucket_get,
     .bucket_list = m_bucket_list,
     .bucket_delete = m_bucket_delete,
@@ -1352,6 +1808,12 @@ static const cf_meta_ops sqlite_ops = {
     .cred_get_by_token_hash = m_cred_get_by_token_hash,
     .cred_count = m_cred_count,
     .cred_touch = m_cred_touch,
+    .cred_chain = m_cred_chain,
+    .cred_in_subtree = m_cred_in_subtree,
+    .cred_list_subtree = m_cred_list_subtree,
+    .cred_delete_subtree = m_cred_delete_subtree,
+    .audit_append = m_audit_append,
+    .audit_query = m_audit_query,
 };
 
 /* Brings the schema to SCHEMA_VERSION in one transaction. */

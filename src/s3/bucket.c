@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "s3/s3_int.h"
 
 void cf_s3_time_iso(int64_t ms, char out[25])
@@ -13,55 +14,8 @@ void cf_s3_time_iso(int64_t ms, char out[25])
 
 cf_str cf_s3_owner_id(const cf_s3_req *q)
 {
-    /* Buckets belong to the root of the signing credential's tree. Only root credentials
-     * sign today; delegated ones will report their tree's root here. */
-    return q->authn.cred.row.id;
-}
-
-static bool is_ipv4_like(cf_str s)
-{
-    int dots = 0;
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.p[i] == '.')
-            dots++;
-        else if (s.p[i] < '0' || s.p[i] > '9')
-            return false;
-    }
-    return dots == 3;
-}
-
-static bool ends_with(cf_str s, const char *suf)
-{
-    size_t n = strlen(suf);
-    return s.len >= n && memcmp(s.p + s.len - n, suf, n) == 0;
-}
-
-/* S3's general purpose bucket naming rules. */
-bool cf_s3_bucket_name_valid(cf_str n)
-{
-    if (n.len < 3 || n.len > 63)
-        return false;
-    for (size_t i = 0; i < n.len; i++) {
-        char c = n.p[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && c != '.' && c != '-')
-            return false;
-        if ((i == 0 || i == n.len - 1) && !alnum)
-            return false;
-        if (c == '.' && i > 0 && (n.p[i - 1] == '.' || n.p[i - 1] == '-'))
-            return false;
-        if (c == '-' && i > 0 && n.p[i - 1] == '.')
-            return false;
-    }
-    if (is_ipv4_like(n))
-        return false;
-    if (cf_str_starts_c(n, "xn--") || cf_str_starts_c(n, "sthree-") ||
-        cf_str_starts_c(n, "amzn-s3-demo-"))
-        return false;
-    if (ends_with(n, "-s3alias") || ends_with(n, "--ol-s3") || ends_with(n, ".mrap") ||
-        ends_with(n, "--x-s3"))
-        return false;
-    return true;
+    /* Buckets belong to the root of the signing credential's tree. */
+    return cf_principal_root(&q->principal);
 }
 
 cf_s3err cf_s3_bucket_exists(cf_s3_req *q, cf_str bucket)
@@ -93,6 +47,9 @@ void cf_s3_list_buckets(cf_s3_req *q)
     cf_xml_open(&b, "Buckets");
     for (size_t i = 0; i < n; i++) {
         char t[25];
+        /* A scoped credential sees exactly the buckets it may touch. */
+        if (!cf_principal_may_touch_bucket(&q->principal, bs[i].name))
+            continue;
         cf_s3_time_iso(bs[i].created_ms, t);
         cf_xml_open(&b, "Bucket");
         cf_xml_elem(&b, "Name", bs[i].name);
@@ -119,7 +76,7 @@ static bool region_acceptable(const cf_s3_req *q, cf_str want)
 void cf_s3_create_bucket_complete(cf_s3_req *q)
 {
     cf_str region = cf_str_c(q->s3->region);
-    if (!cf_s3_bucket_name_valid(q->bucket)) {
+    if (!cf_bucket_name_valid(q->bucket)) {
         cf_s3_error(q, CF_S3_InvalidBucketName, NULL);
         return;
     }

@@ -89,6 +89,8 @@ void cf_s3_copy_object(cf_s3_req *q)
         cf_s3_error(q, CF_S3_KeyTooLongError, NULL);
         return;
     }
+    if (!cf_s3_authorize(q, "s3:GetObject", sb, sk))
+        return;
     cf_rc rc = cf_meta_call(q->s3->meta, object_get, sb, sk, q->arena, &src);
     if (rc == CF_ENOTFOUND) {
         e = cf_s3_bucket_exists(q, sb);

@@ -126,6 +126,8 @@ cf_s3err cf_s3_commit_object(cf_s3_req *q, cf_object_info *o, const cf_put_cond 
             return CF_S3_PreconditionFailed;
         if (rc == CF_ENOTFOUND)
             return CF_S3_NoSuchBucket;
+        if (rc == CF_ETOOBIG)
+            return CF_S3_QuotaExceeded;
         return cf_s3_from_rc(rc, "object commit");
     }
     /* Committed: the object exists from here on, whatever happens to the publish step (start-up

@@ -254,16 +254,13 @@ static bool payload_hash_ok(cf_s3_req *q, bool allow_streaming)
     return false;
 }
 
-/* Temporary credentials (session tokens) are not issued yet, so any token is invalid. */
-static bool no_session_token(cf_s3_req *q)
+/* X-Amz-Security-Token, from the query for presigned URLs, else from the header. */
+static cf_str session_token(cf_s3_req *q)
 {
     cf_str token = cf_s3_query(q, "X-Amz-Security-Token");
     if (token.p == NULL)
         token = cf_http_header(q->http, "x-amz-security-token");
-    if (token.len == 0)
-        return true;
-    cf_s3_error(q, CF_S3_InvalidToken, NULL);
-    return false;
+    return cf_str_trim(token);
 }
 
 /* Signature Version 2: still what older SDKs use for presigned URLs (Debian 12's boto3). */
@@ -282,7 +279,7 @@ static cf_s3err authenticate_v2(cf_s3_req *q, cf_str authz)
     q->payload_hash = cf_http_header(r, "x-amz-content-sha256");
     if (q->payload_hash.p == NULL)
         q->payload_hash = CF_STR(CF_PAYLOAD_UNSIGNED);
-    if (!payload_hash_ok(q, false) || !no_session_token(q))
+    if (!payload_hash_ok(q, false))
         return CF_S3_InvalidRequest;
     cf_str vbucket = CF_STR_NULL;
     host_bucket(q, &vbucket);
@@ -296,7 +293,8 @@ static cf_s3err authenticate_v2(cf_s3_req *q, cf_str authz)
     };
     cf_buf sts;
     cf_buf_init(&sts, CF_SIGV2_MAX_STS);
-    e = cf_auth_verify_v2(&q->s3->auth, &sreq, &sig, cf_now_ms(), q->arena, &q->authn, &sts);
+    e = cf_auth_verify_v2(&q->s3->auth, &sreq, &sig, session_token(q), cf_now_ms(), q->arena,
+                          &q->authn, &sts);
     if (e == CF_S3_SignatureDoesNotMatch)
         signature_mismatch(q, sig.access_key, sig.signature, &sts, NULL);
     else if (e != CF_S3_OK)
@@ -337,7 +335,7 @@ static cf_s3err authenticate_v4(cf_s3_req *q, cf_str authz)
             q->payload_hash = CF_STR(CF_PAYLOAD_UNSIGNED);
     }
     r->log_access_key = cf_arena_str(q->arena, sig.access_key);
-    if (!payload_hash_ok(q, authz.p != NULL) || !no_session_token(q))
+    if (!payload_hash_ok(q, authz.p != NULL))
         return CF_S3_InvalidRequest;
 
     cf_sigv4_request sreq = {
@@ -352,7 +350,8 @@ static cf_s3err authenticate_v4(cf_s3_req *q, cf_str authz)
     cf_buf canon, sts;
     cf_buf_init(&canon, 64u << 10);
     cf_buf_init(&sts, 4096);
-    e = cf_auth_verify(&q->s3->auth, &sreq, &sig, cf_now_ms(), q->arena, &q->authn, &canon, &sts);
+    e = cf_auth_verify(&q->s3->auth, &sreq, &sig, session_token(q), cf_now_ms(), q->arena,
+                       &q->authn, &canon, &sts);
     if (e == CF_S3_SignatureDoesNotMatch)
         signature_mismatch(q, sig.access_key, sig.signature, &sts, &canon);
     else if (e != CF_S3_OK)
@@ -360,6 +359,96 @@ static cf_s3err authenticate_v4(cf_s3_req *q, cf_str authz)
     cf_buf_free(&canon);
     cf_buf_free(&sts);
     return e;
+}
+
+static void audit_denied(cf_s3_req *q, const char *action, cf_str target, const char *why)
+{
+    cf_audit_row row = {
+        .time_ms = cf_now_ms(),
+        .actor = q->authn.cred.row.id,
+        .action = cf_str_c(action),
+        .target = target,
+        .source_ip = cf_str_c(q->http->remote_addr),
+        .outcome = CF_STR("denied"),
+        .detail = CF_STR_NULL,
+    };
+    char detail[256];
+    if (why != NULL) {
+        snprintf(detail, sizeof detail, "{\"reason\":\"%s\"}", why);
+        row.detail = cf_str_c(detail);
+    }
+    if (cf_meta_call(q->s3->meta, audit_append, &row) != CF_OK)
+        cf_warn("s3: cannot append to the audit log");
+}
+
+/* Touching last_used on every request would be a write per read: once a minute is enough. */
+#define LAST_USED_EVERY_MS 60000
+
+static cf_s3err load_principal(cf_s3_req *q)
+{
+    const char *why = NULL;
+    int64_t now = cf_now_ms();
+    cf_principal_rc pr = cf_principal_load(
+        q->s3->meta, q->authn.cred.row.id, q->authn.temporary ? &q->authn.temp : NULL,
+        cf_str_c(q->http->remote_addr), now, q->arena, &q->principal, &why);
+    cf_s3err e = CF_S3_OK;
+    switch (pr) {
+    case CF_PRINCIPAL_OK:
+        break;
+    case CF_PRINCIPAL_UNKNOWN:
+    case CF_PRINCIPAL_INACTIVE:
+        e = q->authn.temporary ? CF_S3_ExpiredToken : CF_S3_InvalidAccessKeyId;
+        break;
+    case CF_PRINCIPAL_IP:
+        e = CF_S3_AccessDenied;
+        break;
+    case CF_PRINCIPAL_ERROR:
+        e = CF_S3_InternalError;
+        break;
+    }
+    if (e != CF_S3_OK) {
+        cf_info("s3: %s refused for %.*s: %s", q->http->request_id,
+                CF_STR_FMT(q->authn.cred.row.id), why ? why : "");
+        audit_denied(q, "s3:Authenticate", q->authn.cred.row.id, why);
+        cf_s3_error(q, e, why);
+        return e;
+    }
+    const cf_cred_row *me = &q->principal.chain[0];
+    if (!q->principal.temporary && now - me->last_used_ms >= LAST_USED_EVERY_MS &&
+        cf_meta_call(q->s3->meta, cred_touch, me->id, now) != CF_OK)
+        cf_warn("s3: cannot record the last use of %.*s", CF_STR_FMT(me->id));
+    return CF_S3_OK;
+}
+
+bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
+{
+    char *res;
+    if (bucket.len == 0)
+        res = cf_arena_strdup(q->arena, "*");
+    else if (key.len == 0)
+        res = cf_arena_printf(q->arena, "arn:aws:s3:::%.*s", CF_STR_FMT(bucket));
+    else
+        res = cf_arena_printf(q->arena, "arn:aws:s3:::%.*s/%.*s", CF_STR_FMT(bucket),
+                              CF_STR_FMT(key));
+    if (res == NULL) {
+        cf_s3_error(q, CF_S3_InternalError, NULL);
+        return false;
+    }
+    cf_authz_req r = {
+        .action = cf_str_c(action),
+        .resource = cf_str_c(res),
+        .source_ip = cf_str_c(q->http->remote_addr),
+        .now_ms = cf_now_ms(),
+        .secure_transport = false,
+        .s3_prefix = cf_s3_query(q, "prefix"),
+        .s3_delimiter = cf_s3_query(q, "delimiter"),
+        .s3_max_keys = cf_s3_query(q, "max-keys"),
+    };
+    if (cf_principal_allows(&q->principal, &r))
+        return true;
+    audit_denied(q, action, cf_str_c(res + (bucket.len ? 13 : 0)), NULL);
+    cf_s3_error(q, CF_S3_AccessDenied, NULL);
+    return false;
 }
 
 static cf_s3err authenticate(cf_s3_req *q)
@@ -392,9 +481,10 @@ static cf_s3err authenticate(cf_s3_req *q)
                     "AWS4-HMAC-SHA256.");
         return CF_S3_InvalidRequest;
     }
-    if (e == CF_S3_OK)
-        q->signed_request = true;
-    return e;
+    if (e != CF_S3_OK)
+        return e;
+    q->signed_request = true;
+    return load_principal(q);
 }
 
 /* ---- dispatch ---- */
@@ -630,6 +720,8 @@ static void on_request(void *ctx, cf_http_req *r)
                                                     : NULL);
         return;
     }
+    if (!cf_s3_authorize(q, q->op->action, q->bucket, q->key))
+        return;
     if (q->key.len > CF_S3_MAX_KEY) {
         cf_s3_error(q, CF_S3_KeyTooLongError, NULL);
         return;

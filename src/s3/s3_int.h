@@ -2,6 +2,7 @@
 #ifndef COFFER_S3_S3_INT_H
 #define COFFER_S3_S3_INT_H
 
+#include "auth/authz.h"
 #include "auth/chunked.h"
 #include "core/checksum.h"
 #include "core/crypto.h"
@@ -53,6 +54,7 @@ struct cf_s3_req {
 
     cf_authn_result authn;
     bool signed_request;
+    cf_principal principal; /* the signer with its chain, after authentication */
 
     /* Body pipeline (router.c): payload verification, then op->body or q->body. */
     cf_str payload_hash;  /* x-amz-content-sha256 or the presigned default */
@@ -84,8 +86,11 @@ void cf_s3_respond_xml(cf_s3_req *q, int status, cf_buf *b);
 cf_str cf_s3_query(const cf_s3_req *q, const char *name);
 bool cf_s3_has_query(const cf_s3_req *q, const char *name);
 
+/* Whether the principal may do action on the bucket (key empty) or object; answers
+ * AccessDenied (and audits the refusal) when not. */
+bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key);
+
 /* Shared by handlers. */
-bool cf_s3_bucket_name_valid(cf_str name);
 /* NoSuchBucket unless the bucket exists (InternalError on failure). */
 cf_s3err cf_s3_bucket_exists(cf_s3_req *q, cf_str bucket);
 /* Owner id used in listings: the signing credential's root. */
