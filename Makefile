@@ -21,7 +21,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit e2e deps test-deps clean checksrc format bench
-all: bin/cofferd
+all: bin/cofferd bin/coffer
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -35,10 +35,17 @@ bin/cofferd: $(BUILD)/src/main.o $(BUILD)/libcoffer.a
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+
+bin/coffer: $(CLI_OBJ) $(BUILD)/libcoffer.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
+
 # Unit tests may #include the .c under test; they link the rest of the library.
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcoffer.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libcoffer.a $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Itests/unit -o $@ $< $(BUILD)/libcoffer.a $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs libcurl 2>/dev/null) -lcmocka
 
 deps:
 	@scripts/install-deps.sh build
@@ -66,4 +73,4 @@ format:
 clean:
 	rm -rf build bin
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(BUILD)/src/main.d

@@ -57,7 +57,7 @@ static void bench_puts(const char *dir, bool fsync, int count)
 {
     char path[512];
     cf_meta *m;
-    cf_bucket_info b = {CF_STR("p"), CF_STR("o"), CF_STR("r"), 0};
+    cf_bucket_info b = {.name = CF_STR("p"), .owner = CF_STR("o"), .region = CF_STR("r")};
     double t0;
     int i;
     snprintf(path, sizeof(path), "%s/puts-%d.db", dir, fsync);
@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 {
     char tmpl[] = "/tmp/coffer-bench-XXXXXX", path[512], p[600];
     const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
-    cf_bucket_info b = {CF_STR("bench"), CF_STR("o"), CF_STR("r"), 0};
+    cf_bucket_info b = {.name = CF_STR("bench"), .owner = CF_STR("o"), .region = CF_STR("r")};
     cf_meta *m;
     conn *c;
     sqlite3_stmt *st;

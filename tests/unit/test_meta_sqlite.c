@@ -62,7 +62,9 @@ static int teardown(void **state)
 
 static cf_bucket_info bucket(const char *name)
 {
-    cf_bucket_info b = {cf_str_c(name), CF_STR("owner1"), CF_STR("us-east-1"), 1234};
+    cf_bucket_info b = {
+        .name = cf_str_c(name), .owner = CF_STR("owner1"), .region = CF_STR("us-east-1"),
+        .created_ms = 1234};
     return b;
 }
 
@@ -188,7 +190,9 @@ static void test_schema(void **state)
 
     assert_int_equal(put(f->m, "b", "k"), CF_ENOTFOUND);
     assert_int_equal(
-        f->m->ops->bucket_create(f->m, &(cf_bucket_info){CF_STR("b"), CF_STR("o"), CF_STR("r"), 1},
+        f->m->ops->bucket_create(f->m,
+                                 &(cf_bucket_info){.name = CF_STR("b"), .owner = CF_STR("o"),
+                                                   .region = CF_STR("r"), .created_ms = 1},
                                  NULL, NULL),
         CF_OK);
     f->m->ops->close(f->m);
@@ -243,6 +247,25 @@ static void test_query_plans(void **state)
         {ST_BLOB_REF, "SEARCH objects USING COVERING INDEX objects_blob_id (blob_id=?)"},
         {ST_CRED_GET_TOKEN, "SEARCH credentials USING INDEX credentials_token (token_hash=?)"},
         {ST_CRED_GET, "SEARCH credentials USING PRIMARY KEY (id=?)"},
+        {ST_CRED_PARENT, "SEARCH credentials USING PRIMARY KEY (id=?)"},
+        {ST_CRED_SCAN, "SEARCH credentials USING PRIMARY KEY (id>?)"},
+        {ST_BUCKET_USAGE, "SEARCH buckets USING PRIMARY KEY (name=?)"},
+        {ST_BUCKET_USAGE_SET, "SEARCH buckets USING PRIMARY KEY (name=?)"},
+        {ST_BUCKET_SET_QUOTA, "SEARCH buckets USING PRIMARY KEY (name=?)"},
+        {ST_AUDIT_ALL, "SEARCH audit USING INTEGER PRIMARY KEY (rowid>?)"},
+    };
+    static const struct {
+        int id;
+        const char *want;
+    } walks[] = {
+        {ST_CRED_IN_SUBTREE, "SEARCH c USING PRIMARY KEY (id=?)"},
+        {ST_CRED_SUBTREE_SIZE, "SEARCH c USING COVERING INDEX credentials_parent (parent_id=?)"},
+        {ST_CRED_SUBTREE, "SEARCH c USING COVERING INDEX credentials_parent (parent_id=?)"},
+        {ST_CRED_DELETE_SUBTREE,
+         "SEARCH c USING COVERING INDEX credentials_parent (parent_id=?)"},
+        {ST_AUDIT_TIME, "SEARCH audit USING INDEX audit_time (time_ms>? AND time_ms<?)"},
+        {ST_AUDIT_CRED, "SEARCH audit USING INDEX audit_actor (actor=? AND rowid>?)"},
+        {ST_AUDIT_CRED, "SEARCH audit USING INDEX audit_target (target=? AND rowid>?)"},
     };
     fixture *f = *state;
     conn *c = get_conn((msq *)f->m);
@@ -263,6 +286,27 @@ static void test_query_plans(void **state)
         sqlite3_finalize(st);
         if (!found)
             fail_msg("plan of %s lacks %s", stmt_sql[plans[i].id], plans[i].want);
+    }
+
+    /* Walks and bounded sorts: each step searches an index; what they scan and sort is the
+     * walk's own queue or a window already narrowed by an index, never a table. */
+    for (i = 0; i < sizeof(walks) / sizeof(walks[0]); i++) {
+        sqlite3_stmt *st;
+        char sql[2048];
+        bool found = false;
+        snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", stmt_sql[walks[i].id]);
+        assert_int_equal(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL), SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            const char *d = (const char *)sqlite3_column_text(st, 3);
+            if (strncmp(d, "SCAN ", 5) == 0 && strcmp(d, "SCAN sub") != 0 &&
+                strcmp(d, "SCAN up") != 0 && strncmp(d, "SCAN (subquery-", 15) != 0)
+                fail_msg("plan of %s scans: %s", stmt_sql[walks[i].id], d);
+            if (strstr(d, walks[i].want))
+                found = true;
+        }
+        sqlite3_finalize(st);
+        if (!found)
+            fail_msg("plan of %s lacks %s", stmt_sql[walks[i].id], walks[i].want);
     }
 }
 
@@ -1195,6 +1239,834 @@ static void test_two_handles(void **state)
     assert_int_equal(r.nobjects, 100);
 }
 
+/* ---- usage counters and quotas ---- */
+
+/* Puts key with a given size (the body is not stored: only the metadata matters here). */
+static cf_rc put_sized(cf_meta *m, const char *b, const char *key, uint64_t size, unsigned blob,
+                       char replaced[CF_BLOB_ID_LEN + 1])
+{
+    cf_object_info o;
+    char dummy[CF_BLOB_ID_LEN + 1];
+    memset(&o, 0, sizeof(o));
+    o.bucket = cf_str_c(b);
+    o.key = cf_str_c(key);
+    o.size = size;
+    o.etag = CF_STR("e");
+    o.mtime_ms = 1;
+    if (blob)
+        blob_id_n(o.blob_id, blob);
+    else
+        o.inline_body = CF_STR("");
+    return m->ops->object_put(m, &o, NULL, replaced ? replaced : dummy);
+}
+
+static void assert_usage(fixture *f, const char *b, uint64_t objects, uint64_t bytes)
+{
+    cf_bucket_info got, *list;
+    size_t n, i;
+    bool seen = false;
+    assert_int_equal(f->m->ops->bucket_get(f->m, cf_str_c(b), f->a, &got), CF_OK);
+    assert_int_equal(got.objects, objects);
+    assert_int_equal(got.bytes, bytes);
+    /* The listing reports the same. */
+    assert_int_equal(f->m->ops->bucket_list(f->m, f->a, &list, &n), CF_OK);
+    for (i = 0; i < n; i++) {
+        if (cf_str_eq_c(list[i].name, b)) {
+            seen = true;
+            assert_int_equal(list[i].objects, objects);
+            assert_int_equal(list[i].bytes, bytes);
+            assert_int_equal(list[i].quota_bytes, got.quota_bytes);
+            assert_int_equal(list[i].quota_objects, got.quota_objects);
+        }
+    }
+    assert_true(seen);
+}
+
+static void test_usage_counters(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk"), got;
+    cf_put_cond none = {.if_none_match_any = true};
+
+    /* Usage given at creation is ignored; quotas are kept. */
+    b.objects = 7;
+    b.bytes = 70;
+    b.quota_bytes = 1000;
+    b.quota_objects = 10;
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("bk"), f->a, &got), CF_OK);
+    assert_int_equal(got.quota_bytes, 1000);
+    assert_int_equal(got.quota_objects, 10);
+    assert_int_equal(got.created_ms, 1234);
+    assert_usage(f, "bk", 0, 0);
+
+    assert_int_equal(put_sized(m, "bk", "a", 10, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 1, 10);
+    assert_int_equal(put_sized(m, "bk", "b", 20, 1, NULL), CF_OK);
+    assert_usage(f, "bk", 2, 30);
+    /* Overwrites change bytes by the difference and objects not at all. */
+    assert_int_equal(put_sized(m, "bk", "a", 5, 2, NULL), CF_OK);
+    assert_usage(f, "bk", 2, 25);
+    assert_int_equal(put_sized(m, "bk", "a", 0, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 2, 20);
+    assert_int_equal(put_sized(m, "bk", "a", 300, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 2, 320);
+    /* A failed precondition changes nothing. */
+    assert_int_equal(put_full(m, "bk", CF_STR("a"), NULL, "e", &none, NULL), CF_ECONFLICT);
+    assert_usage(f, "bk", 2, 320);
+    /* Deletes subtract; deleting a missing key changes nothing. */
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("b"), NULL), CF_OK);
+    assert_usage(f, "bk", 1, 300);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("b"), NULL), CF_OK);
+    assert_usage(f, "bk", 1, 300);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), NULL), CF_OK);
+    assert_usage(f, "bk", 0, 0);
+
+    /* Other buckets are untouched; a recreated bucket starts from zero. */
+    b = bucket("other");
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    assert_int_equal(put_sized(m, "other", "x", 1, 0, NULL), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "y", 2, 0, NULL), CF_OK);
+    assert_usage(f, "other", 1, 1);
+    assert_usage(f, "bk", 1, 2);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("other"), CF_STR("x"), NULL), CF_OK);
+    assert_int_equal(m->ops->bucket_delete(m, CF_STR("other")), CF_OK);
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    assert_usage(f, "other", 0, 0);
+    assert_usage(f, "bk", 1, 2);
+}
+
+static void test_quota(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk"), got;
+    cf_object_info o;
+    char rep[CF_BLOB_ID_LEN + 1];
+    size_t nq;
+
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), 1, 1), CF_ENOTFOUND);
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), 100, 3), CF_OK);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("bk"), f->a, &got), CF_OK);
+    assert_int_equal(got.quota_bytes, 100);
+    assert_int_equal(got.quota_objects, 3);
+
+    /* Bytes: a put past the quota writes nothing, queues nothing and replaces nothing. */
+    assert_int_equal(put_sized(m, "bk", "a", 60, 1, NULL), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "b", 41, 2, rep), CF_ETOOBIG);
+    assert_string_equal(rep, "");
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("b"), f->a, &o), CF_ENOTFOUND);
+    assert_usage(f, "bk", 1, 60);
+    assert_int_equal(put_sized(m, "bk", "b", 40, 2, NULL), CF_OK); /* exactly the quota */
+    assert_usage(f, "bk", 2, 100);
+    /* An overwrite that grows past the quota is refused and leaves the old object. */
+    assert_int_equal(put_sized(m, "bk", "a", 61, 3, rep), CF_ETOOBIG);
+    assert_string_equal(rep, "");
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("a"), f->a, &o), CF_OK);
+    assert_int_equal(o.size, 60);
+    assert_false(gc_has(m, "", &nq));
+    assert_int_equal(nq, 0);
+    /* One that shrinks is allowed, and one of the same size. */
+    assert_int_equal(put_sized(m, "bk", "a", 50, 3, rep), CF_OK);
+    assert_int_equal(rep[0] != '\0', 1);
+    assert_usage(f, "bk", 2, 90);
+    assert_int_equal(put_sized(m, "bk", "a", 50, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 2, 90);
+
+    /* Objects: the fourth key is refused, an overwrite at the limit is not. */
+    assert_int_equal(put_sized(m, "bk", "c", 10, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 3, 100);
+    assert_int_equal(put_sized(m, "bk", "d", 0, 0, NULL), CF_ETOOBIG);
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("d"), f->a, &o), CF_ENOTFOUND);
+    assert_int_equal(put_sized(m, "bk", "c", 0, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 3, 90);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("c"), NULL), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "d", 0, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 3, 90);
+
+    /* A quota lowered below the usage: growing is refused, shrinking and deleting are not. */
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), 50, 2), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "a", 51, 0, NULL), CF_ETOOBIG);
+    assert_int_equal(put_sized(m, "bk", "e", 0, 0, NULL), CF_ETOOBIG);
+    assert_int_equal(put_sized(m, "bk", "a", 45, 0, NULL), CF_OK);
+    assert_usage(f, "bk", 3, 85);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), NULL), CF_OK);
+    assert_usage(f, "bk", 2, 40);
+
+    /* Only one dimension limited. */
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), 0, 3), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "big", (uint64_t)1 << 40, 0, NULL), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "one-more", 0, 0, NULL), CF_ETOOBIG);
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), ((uint64_t)1 << 40) + 40, 0), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "one-more", 0, 0, NULL), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "x", 1, 0, NULL), CF_ETOOBIG);
+    assert_usage(f, "bk", 4, ((uint64_t)1 << 40) + 40);
+
+    /* No quota; a quota too large for SQLite reads back as the largest it holds. */
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), 0, 0), CF_OK);
+    assert_int_equal(put_sized(m, "bk", "x", 1, 0, NULL), CF_OK);
+    assert_int_equal(m->ops->bucket_set_quota(m, CF_STR("bk"), UINT64_MAX, UINT64_MAX), CF_OK);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("bk"), f->a, &got), CF_OK);
+    assert_int_equal(got.quota_bytes, INT64_MAX);
+    assert_int_equal(got.quota_objects, INT64_MAX);
+    assert_int_equal(put_sized(m, "bk", "y", 1, 0, NULL), CF_OK);
+    /* A size that would overflow the counter is refused, not wrapped. */
+    assert_int_equal(put_sized(m, "bk", "z", UINT64_MAX - 10, 0, NULL), CF_ETOOBIG);
+    assert_int_equal(put_sized(m, "bk", "z", (uint64_t)INT64_MAX, 0, NULL), CF_ETOOBIG);
+    assert_usage(f, "bk", 6, ((uint64_t)1 << 40) + 42);
+}
+
+/* Many writers on a few shared keys with random sizes, deletes, and a quota on keys. */
+#define UQ_THREADS 6
+#define UQ_OPS     150
+#define UQ_KEYS    12
+
+typedef struct uworker {
+    cf_meta *m;
+    uint32_t seed;
+    unsigned toobig;
+    cf_rc rc;
+} uworker;
+
+static uint32_t wrnd(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 8) & 0xffffff;
+}
+
+static void *usage_worker(void *arg)
+{
+    uworker *w = arg;
+    unsigned i;
+    for (i = 0; i < UQ_OPS && w->rc == CF_OK; i++) {
+        char key[16];
+        uint32_t r = wrnd(&w->seed);
+        cf_rc rc;
+        snprintf(key, sizeof(key), "k%u", r % UQ_KEYS);
+        if (r % 5 == 0)
+            rc = w->m->ops->object_delete(w->m, CF_STR("bk"), cf_str_c(key), NULL);
+        else
+            rc = put_sized(w->m, "bk", key, wrnd(&w->seed) % 5000, (r % 3) ? 0 : 1 + r % 1000,
+                           NULL);
+        if (rc == CF_ETOOBIG)
+            w->toobig++;
+        else
+            w->rc = rc;
+    }
+    return NULL;
+}
+
+static void test_concurrent_usage(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk"), got;
+    static uworker w[UQ_THREADS];
+    pthread_t th[UQ_THREADS];
+    cf_list_params p = lp("", "", "", 1000);
+    cf_list_result r;
+    uint64_t bytes = 0;
+    unsigned t, toobig = 0;
+    size_t i;
+
+    /* Fewer keys allowed than are written: some puts are refused, racing the deletes. */
+    b.quota_objects = UQ_KEYS - 4;
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    for (t = 0; t < UQ_THREADS; t++) {
+        memset(&w[t], 0, sizeof(w[t]));
+        w[t].m = m;
+        w[t].seed = 77 + t * 1000;
+        assert_int_equal(pthread_create(&th[t], NULL, usage_worker, &w[t]), 0);
+    }
+    for (t = 0; t < UQ_THREADS; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(w[t].rc, CF_OK);
+        toobig += w[t].toobig;
+    }
+    assert_true(toobig > 0);
+    assert_int_equal(m->ops->object_list(m, CF_STR("bk"), &p, f->a, &r), CF_OK);
+    for (i = 0; i < r.nobjects; i++)
+        bytes += r.objects[i].size;
+    assert_true(r.nobjects <= UQ_KEYS - 4);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("bk"), f->a, &got), CF_OK);
+    assert_int_equal(got.objects, r.nobjects);
+    assert_int_equal(got.bytes, bytes);
+}
+
+/* ---- bucket and credential in one transaction ---- */
+
+static cf_cred_row cred_row(const char *id, const char *parent)
+{
+    cf_cred_row r;
+    memset(&r, 0, sizeof(r));
+    r.id = cf_str_c(id);
+    r.name = cf_str_c(id);
+    r.parent_id = cf_str_c(parent);
+    r.policy = CF_STR("{}");
+    r.secret_sealed = CF_STR("sealed");
+    r.created_ms = 5;
+    return r;
+}
+
+static void test_bucket_with_cred(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("cust1"), got;
+    cf_cred_row c = cred_row("AKCUST1", "AKROOT"), cgot;
+    cf_str owner = CF_STR_NULL;
+    uint64_t n;
+
+    b.quota_bytes = 10;
+    assert_int_equal(m->ops->bucket_create_with_cred(m, &b, &c, f->a, &owner), CF_OK);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("cust1"), f->a, &got), CF_OK);
+    assert_int_equal(got.quota_bytes, 10);
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKCUST1"), f->a, &cgot), CF_OK);
+    assert_true(cf_str_eq_c(cgot.parent_id, "AKROOT"));
+    assert_int_equal(cgot.version, 1);
+
+    /* The bucket exists: the owner is reported and the new credential is not inserted. */
+    c = cred_row("AKCUST2", "AKROOT");
+    b.owner = CF_STR("someone");
+    assert_int_equal(m->ops->bucket_create_with_cred(m, &b, &c, f->a, &owner), CF_EEXIST);
+    assert_true(cf_str_eq_c(owner, "owner1"));
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKCUST2"), f->a, &cgot), CF_ENOTFOUND);
+    assert_int_equal(m->ops->bucket_create_with_cred(m, &b, &c, NULL, NULL), CF_EEXIST);
+
+    /* The credential id exists: the new bucket is not created. */
+    b = bucket("cust2");
+    c = cred_row("AKCUST1", "AKOTHER");
+    assert_int_equal(m->ops->bucket_create_with_cred(m, &b, &c, f->a, &owner), CF_ECONFLICT);
+    assert_int_equal(m->ops->bucket_get(m, CF_STR("cust2"), f->a, &got), CF_ENOTFOUND);
+    assert_int_equal(m->ops->cred_get(m, CF_STR("AKCUST1"), f->a, &cgot), CF_OK);
+    assert_true(cf_str_eq_c(cgot.parent_id, "AKROOT"));
+
+    /* Both taken: the bucket is reported first. */
+    b = bucket("cust1");
+    assert_int_equal(m->ops->bucket_create_with_cred(m, &b, &c, f->a, &owner), CF_EEXIST);
+
+    assert_int_equal(m->ops->cred_count(m, &n), CF_OK);
+    assert_int_equal(n, 1);
+    c = cred_row("AKCUST2", "AKROOT");
+    b = bucket("cust2");
+    assert_int_equal(m->ops->bucket_create_with_cred(m, &b, &c, f->a, &owner), CF_OK);
+    assert_int_equal(m->ops->cred_count(m, &n), CF_OK);
+    assert_int_equal(n, 2);
+    /* The plain create still reports a taken name, and plain credential inserts work on. */
+    assert_int_equal(m->ops->bucket_create(m, &b, f->a, &owner), CF_EEXIST);
+    c = cred_row("AKCUST3", "AKROOT");
+    assert_int_equal(m->ops->cred_insert(m, &c), CF_OK);
+}
+
+/* ---- credential trees ---- */
+
+static void add_cred(cf_meta *m, const char *id, const char *parent)
+{
+    cf_cred_row r = cred_row(id, parent);
+    assert_int_equal(m->ops->cred_insert(m, &r), CF_OK);
+}
+
+static void set_parent(cf_meta *m, cf_arena *a, const char *id, const char *parent)
+{
+    cf_cred_row r;
+    assert_int_equal(m->ops->cred_get(m, cf_str_c(id), a, &r), CF_OK);
+    r.parent_id = cf_str_c(parent);
+    assert_int_equal(m->ops->cred_update(m, &r), CF_OK);
+}
+
+/* "a,b,c" of rows' ids, from arena a. */
+static const char *ids_str(cf_arena *a, const cf_cred_row *r, size_t n)
+{
+    cf_buf b;
+    size_t i;
+    char *s;
+    cf_buf_init(&b, 0);
+    for (i = 0; i < n; i++) {
+        if (i)
+            cf_buf_append_ch(&b, ',');
+        cf_buf_append_str(&b, r[i].id);
+    }
+    s = cf_arena_strndup(a, b.p ? b.p : "", b.len);
+    cf_buf_free(&b);
+    return s;
+}
+
+static const char *chain_str(fixture *f, const char *id, size_t depth, cf_rc want)
+{
+    cf_cred_row *rows;
+    size_t n;
+    assert_int_equal(f->m->ops->cred_chain(f->m, cf_str_c(id), depth, f->a, &rows, &n), want);
+    if (want != CF_OK) {
+        assert_int_equal(n, 0);
+        assert_null(rows);
+    }
+    return ids_str(f->a, rows, n);
+}
+
+static bool in_sub(fixture *f, const char *anc, const char *id)
+{
+    bool in = true;
+    assert_int_equal(f->m->ops->cred_in_subtree(f->m, cf_str_c(anc), cf_str_c(id), &in), CF_OK);
+    return in;
+}
+
+/* The bounds that force each way of listing: scan only, walk only, and scan then (the walk
+ * finding the subtree too big) scan on. */
+static const struct {
+    uint64_t scan_max, walk_max;
+} strategies[] = {{UINT64_MAX, 0}, {0, (uint64_t)1 << 40}, {1, 0}, {2, 1}};
+#define NSTRATEGIES (sizeof(strategies) / sizeof(strategies[0]))
+
+/* One page through the public call and every strategy, which must agree. */
+static const char *subtree_page(fixture *f, const char *root, const char *after, uint32_t limit)
+{
+    cf_cred_row *rows;
+    size_t n, s;
+    const char *want;
+    conn *c = get_conn((msq *)f->m);
+    assert_int_equal(f->m->ops->cred_list_subtree(f->m, cf_str_c(root), cf_str_c(after), limit,
+                                                   f->a, &rows, &n),
+                     CF_OK);
+    assert_true(n <= limit);
+    want = ids_str(f->a, rows, n);
+    for (s = 0; s < NSTRATEGIES; s++) {
+        const char *got;
+        assert_int_equal(list_subtree(c, cf_str_c(root), cf_str_c(after), limit,
+                                      strategies[s].scan_max, strategies[s].walk_max, f->a, &rows,
+                                      &n),
+                         CF_OK);
+        got = ids_str(f->a, rows, n);
+        if (strcmp(got, want) != 0)
+            fail_msg("subtree %s after %s limit %u: strategy %zu gives %s, default %s", root,
+                     after, limit, s, got, want);
+    }
+    return want;
+}
+
+/* The whole subtree by pages of limit, joined with '|' between pages. */
+static const char *subtree_pages(fixture *f, const char *root, uint32_t limit)
+{
+    cf_buf b;
+    const char *after = "";
+    char *s;
+    cf_buf_init(&b, 0);
+    for (;;) {
+        const char *page = subtree_page(f, root, after, limit);
+        const char *last;
+        if (!*page)
+            break;
+        if (b.len)
+            cf_buf_append_ch(&b, '|');
+        cf_buf_append_str(&b, cf_str_c(page));
+        last = strrchr(page, ',');
+        after = last ? last + 1 : page;
+    }
+    s = cf_arena_strndup(f->a, b.p ? b.p : "", b.len);
+    cf_buf_free(&b);
+    return s;
+}
+
+/* R > A > A1 > {A1a, A1b}, A > A2, R > B > B1; Q > Q1 is another root; X hangs off a
+ * parent that does not exist. */
+static void build_tree(cf_meta *m)
+{
+    add_cred(m, "R", "");
+    add_cred(m, "A", "R");
+    add_cred(m, "B", "R");
+    add_cred(m, "A1", "A");
+    add_cred(m, "A2", "A");
+    add_cred(m, "A1a", "A1");
+    add_cred(m, "A1b", "A1");
+    add_cred(m, "B1", "B");
+    add_cred(m, "Q", "");
+    add_cred(m, "Q1", "Q");
+    add_cred(m, "X", "GONE");
+}
+
+static void test_cred_tree(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_cred_row *rows;
+    size_t n;
+    uint64_t deleted, count;
+
+    build_tree(m);
+
+    /* Chains: the credential first, the root last, bounded by depth. */
+    assert_string_equal(chain_str(f, "A1a", 8, CF_OK), "A1a,A1,A,R");
+    assert_string_equal(chain_str(f, "A1a", 4, CF_OK), "A1a,A1,A,R");
+    chain_str(f, "A1a", 3, CF_ETOOBIG);
+    chain_str(f, "A1a", 0, CF_ETOOBIG);
+    assert_string_equal(chain_str(f, "B1", 8, CF_OK), "B1,B,R");
+    assert_string_equal(chain_str(f, "R", 1, CF_OK), "R");
+    assert_string_equal(chain_str(f, "Q1", 2, CF_OK), "Q1,Q");
+    chain_str(f, "NOPE", 8, CF_ENOTFOUND);
+    chain_str(f, "X", 8, CF_ENOTFOUND); /* a broken chain is no chain */
+    assert_int_equal(m->ops->cred_chain(m, CF_STR("A1"), 8, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 3);
+    assert_true(cf_str_eq_c(rows[0].parent_id, "A"));
+    assert_true(cf_str_eq_c(rows[1].parent_id, "R"));
+    assert_int_equal(rows[2].parent_id.len, 0);
+    assert_true(cf_str_eq_c(rows[2].secret_sealed, "sealed"));
+    assert_int_equal(rows[2].created_ms, 5);
+
+    /* Subtree membership. */
+    assert_true(in_sub(f, "R", "A1a"));
+    assert_true(in_sub(f, "A", "A1b"));
+    assert_true(in_sub(f, "A1a", "A1a"));
+    assert_true(in_sub(f, "R", "R"));
+    assert_false(in_sub(f, "B", "A1a"));
+    assert_false(in_sub(f, "A1a", "A1"));
+    assert_false(in_sub(f, "Q", "A"));
+    assert_false(in_sub(f, "R", "Q1"));
+    assert_false(in_sub(f, "R", "NOPE"));
+    assert_false(in_sub(f, "NOPE", "NOPE"));
+    assert_false(in_sub(f, "GONE", "X"));
+
+    /* Listing, ordered by id, by pages. */
+    assert_string_equal(subtree_page(f, "R", "", 100), "A,A1,A1a,A1b,A2,B,B1,R");
+    assert_string_equal(subtree_pages(f, "R", 3), "A,A1,A1a|A1b,A2,B|B1,R");
+    assert_string_equal(subtree_pages(f, "R", 1), "A|A1|A1a|A1b|A2|B|B1|R");
+    assert_string_equal(subtree_pages(f, "R", 8), "A,A1,A1a,A1b,A2,B,B1,R");
+    assert_string_equal(subtree_page(f, "R", "A1", 2), "A1a,A1b");
+    assert_string_equal(subtree_page(f, "R", "A0", 2), "A1,A1a"); /* any cursor works */
+    assert_string_equal(subtree_page(f, "R", "R", 5), "");
+    assert_string_equal(subtree_page(f, "R", "", 0), "");
+    assert_string_equal(subtree_pages(f, "A", 2), "A,A1|A1a,A1b|A2");
+    assert_string_equal(subtree_pages(f, "A1b", 2), "A1b");
+    assert_string_equal(subtree_pages(f, "Q", 10), "Q,Q1");
+    assert_string_equal(subtree_pages(f, "X", 10), "X");
+    assert_string_equal(subtree_pages(f, "NOPE", 10), "");
+    assert_string_equal(subtree_pages(f, "GONE", 10), "");
+    assert_int_equal(m->ops->cred_list_subtree(m, CF_STR("R"), CF_STR_NULL, 1, f->a, &rows, &n),
+                     CF_OK);
+    assert_int_equal(n, 1);
+    assert_true(cf_str_eq_c(rows[0].parent_id, "R"));
+    assert_true(cf_str_eq_c(rows[0].policy, "{}"));
+
+    /* Deleting a subtree. */
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("NOPE"), &deleted), CF_ENOTFOUND);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("A"), &deleted), CF_OK);
+    assert_int_equal(deleted, 5);
+    assert_string_equal(subtree_pages(f, "R", 10), "B,B1,R");
+    assert_int_equal(m->ops->cred_get(m, CF_STR("A1a"), f->a, &rows[0]), CF_ENOTFOUND);
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("B1"), &deleted), CF_OK);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("A"), &deleted), CF_ENOTFOUND);
+    assert_int_equal(m->ops->cred_count(m, &count), CF_OK);
+    assert_int_equal(count, 5); /* R, B, Q, Q1, X */
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("R"), &deleted), CF_OK);
+    assert_int_equal(deleted, 2);
+    assert_string_equal(subtree_pages(f, "Q", 10), "Q,Q1");
+}
+
+/* Rows forming a parent cycle (which the API layer should never write) must not hang or
+ * crash anything: chains fail, walks end. */
+static void test_cred_cycle(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    uint64_t deleted;
+
+    build_tree(m);
+    add_cred(m, "C", "A1"); /* below the cycle */
+    /* A's parent becomes its grandchild A1a: A > A1 > A1a > A, and R loses that branch. */
+    set_parent(m, f->a, "A", "A1a");
+    chain_str(f, "A1a", 16, CF_ETOOBIG);
+    chain_str(f, "A", 16, CF_ETOOBIG);
+    chain_str(f, "C", 1000, CF_ETOOBIG);
+    chain_str(f, "A1a", 2, CF_ETOOBIG);
+    assert_string_equal(chain_str(f, "B1", 16, CF_OK), "B1,B,R");
+
+    assert_true(in_sub(f, "A", "A1a"));
+    assert_true(in_sub(f, "A1a", "A")); /* around the cycle */
+    assert_true(in_sub(f, "A1a", "C"));
+    assert_false(in_sub(f, "R", "A1a"));
+    assert_false(in_sub(f, "R", "C"));
+    assert_false(in_sub(f, "B", "A"));
+
+    assert_string_equal(subtree_pages(f, "A", 2), "A,A1|A1a,A1b|A2,C");
+    assert_string_equal(subtree_pages(f, "A1a", 100), "A,A1,A1a,A1b,A2,C");
+    assert_string_equal(subtree_pages(f, "A1b", 100), "A1b");
+    assert_string_equal(subtree_pages(f, "R", 2), "B,B1|R");
+
+    /* A credential that is its own parent. */
+    add_cred(m, "S", "");
+    add_cred(m, "S1", "S");
+    set_parent(m, f->a, "S", "S");
+    chain_str(f, "S", 16, CF_ETOOBIG);
+    chain_str(f, "S1", 16, CF_ETOOBIG);
+    assert_true(in_sub(f, "S", "S1"));
+    assert_false(in_sub(f, "S1", "S"));
+    assert_string_equal(subtree_pages(f, "S", 1), "S|S1");
+
+    /* Deleting from inside the cycle takes the whole cycle and what hangs off it. */
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("A1"), &deleted), CF_OK);
+    assert_int_equal(deleted, 6);
+    assert_int_equal(m->ops->cred_delete_subtree(m, CF_STR("S"), &deleted), CF_OK);
+    assert_int_equal(deleted, 2);
+    assert_string_equal(subtree_pages(f, "R", 10), "B,B1,R");
+}
+
+/* A random forest (with a few cycles and broken chains) against a brute-force reference. */
+#define RF_N 1500
+
+typedef struct rforest {
+    char id[RF_N][24];
+    int parent[RF_N]; /* -1: root; -2: missing parent */
+} rforest;
+
+/* Whether i is r or below r, by walking up at most RF_N steps (a cycle never reaches r
+ * unless r is on it). */
+static bool ref_in(const rforest *rf, int r, int i)
+{
+    int steps;
+    for (steps = 0; steps <= RF_N && i >= 0; steps++) {
+        if (i == r)
+            return true;
+        i = rf->parent[i];
+    }
+    return false;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_cred_subtree_random(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    rforest *rf = calloc(1, sizeof(*rf));
+    const char *sorted[RF_N];
+    conn *c = get_conn((msq *)m);
+    sqlite3_stmt *st;
+    int i, k;
+
+    assert_non_null(rf);
+    rng_state = 4242;
+    for (i = 0; i < RF_N; i++) {
+        /* Ids in an order unrelated to the tree. */
+        snprintf(rf->id[i], sizeof(rf->id[i]), "K%06u%04u", rnd() % 1000000, (unsigned)i);
+        if (i < 3)
+            rf->parent[i] = -1;
+        else if (i % 97 == 0)
+            rf->parent[i] = -2;
+        else /* mostly shallow and bushy, sometimes a long thin branch */
+            rf->parent[i] = (rnd() % 4) ? (int)(rnd() % (unsigned)(i < 40 ? i : 40 + i / 8))
+                                        : i - 1;
+    }
+    /* Two cycles, 10 <-> 20 and 500 its own parent, with what hangs off them. */
+    rf->parent[10] = 20;
+    rf->parent[20] = 10;
+    rf->parent[500] = 500;
+    for (i = 1000; i < 1030; i++)
+        rf->parent[i] = i % 3 ? 10 : 500;
+
+    assert_int_equal(begin_write((msq *)m, c), CF_OK);
+    st = stmt(c, ST_CRED_INSERT);
+    for (i = 0; i < RF_N; i++) {
+        cf_cred_row r = cred_row(rf->id[i], rf->parent[i] >= 0   ? rf->id[rf->parent[i]]
+                                            : rf->parent[i] == -2 ? "MISSING"
+                                                                  : "");
+        bind_cred(st, &r);
+        sqlite3_bind_int64(st, 15, 1);
+        assert_int_equal(run(c, ST_CRED_INSERT), CF_OK);
+    }
+    assert_int_equal(end_write((msq *)m, c, CF_OK), CF_OK);
+
+    for (k = 0; k < 40; k++) {
+        int r = k < 3 ? k : k == 3 ? 10 : k == 4 ? 500 : k == 5 ? 20 : (int)(rnd() % RF_N);
+        size_t nref = 0, got = 0;
+        uint32_t limits[] = {1, 7, 100};
+        size_t li;
+        for (i = 0; i < RF_N; i++)
+            if (ref_in(rf, r, i))
+                sorted[nref++] = rf->id[i];
+        qsort(sorted, nref, sizeof(sorted[0]), cmp_cstr);
+        for (li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
+            cf_str after = CF_STR_NULL;
+            cf_arena *a = cf_arena_new(0);
+            got = 0;
+            for (;;) {
+                cf_cred_row *rows;
+                size_t n, j, s;
+                assert_int_equal(m->ops->cred_list_subtree(m, cf_str_c(rf->id[r]), after,
+                                                            limits[li], a, &rows, &n),
+                                 CF_OK);
+                for (j = 0; j < n; j++) {
+                    assert_true(got + j < nref);
+                    assert_true(cf_str_eq_c(rows[j].id, sorted[got + j]));
+                }
+                /* Each strategy gives the same page. */
+                for (s = 0; s < NSTRATEGIES; s++) {
+                    cf_cred_row *rows2;
+                    size_t n2;
+                    assert_int_equal(list_subtree(c, cf_str_c(rf->id[r]), after, limits[li],
+                                                  strategies[s].scan_max, strategies[s].walk_max,
+                                                  a, &rows2, &n2),
+                                     CF_OK);
+                    assert_int_equal(n2, n);
+                    for (j = 0; j < n; j++)
+                        assert_true(cf_str_eq(rows2[j].id, rows[j].id));
+                }
+                got += n;
+                if (n < limits[li])
+                    break;
+                after = rows[n - 1].id;
+            }
+            assert_int_equal(got, nref);
+            cf_arena_destroy(a);
+        }
+        /* Membership agrees too, for a sample. */
+        for (i = 0; i < RF_N; i += 37)
+            assert_int_equal(in_sub(f, rf->id[r], rf->id[i]), ref_in(rf, r, i));
+    }
+    free(rf);
+}
+
+/* ---- audit ---- */
+
+static void audit_add(cf_meta *m, int64_t t, const char *actor, const char *action,
+                      const char *target, const char *outcome)
+{
+    cf_audit_row r;
+    memset(&r, 0, sizeof(r));
+    r.time_ms = t;
+    r.actor = cf_str_c(actor);
+    r.action = cf_str_c(action);
+    r.target = cf_str_c(target);
+    r.source_ip = CF_STR("127.0.0.1");
+    r.outcome = cf_str_c(outcome);
+    if (t == 1000)
+        r.detail = CF_STR("{\"name\":\"a\"}");
+    assert_int_equal(m->ops->audit_append(m, &r), CF_OK);
+}
+
+/* The seqs a filter returns, as "1,2,3". */
+static const char *audit_seqs(fixture *f, const char *cred, int64_t since, int64_t until,
+                              int64_t after, uint32_t limit)
+{
+    cf_audit_filter flt = {cf_str_c(cred), since, until, after, limit};
+    cf_audit_row *rows;
+    size_t n, i;
+    cf_buf b;
+    char *s;
+    assert_int_equal(f->m->ops->audit_query(f->m, &flt, f->a, &rows, &n), CF_OK);
+    cf_buf_init(&b, 0);
+    for (i = 0; i < n; i++) {
+        if (i)
+            assert_true(rows[i].seq > rows[i - 1].seq);
+        cf_buf_printf(&b, "%s%lld", i ? "," : "", (long long)rows[i].seq);
+    }
+    s = cf_arena_strndup(f->a, b.p ? b.p : "", b.len);
+    cf_buf_free(&b);
+    return s;
+}
+
+static void test_audit(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_audit_filter all = {0};
+    cf_audit_row *rows;
+    size_t n;
+    int64_t before, after;
+    unsigned i;
+
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 0);
+
+    audit_add(m, 1000, "R", "admin:CreateCredential", "A", "ok");     /* 1 */
+    audit_add(m, 2000, "A", "admin:CreateCredential", "A1", "ok");    /* 2 */
+    audit_add(m, 3000, "A1", "s3:GetObject", "bk/key", "denied");     /* 3 */
+    audit_add(m, 4000, "", "s3:PutObject", "bk", "denied");           /* 4 */
+    audit_add(m, 5000, "A", "admin:RotateCredential", "A", "ok");     /* 5 */
+    audit_add(m, 2500, "R", "admin:UpdateCredential", "A1", "ok");    /* 6: time out of order */
+    before = cf_now_ms();
+    audit_add(m, 0, "A1", "admin:DeleteCredential", "A1", "ok"); /* 7: now */
+    after = cf_now_ms();
+
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 7);
+    assert_int_equal(rows[0].seq, 1);
+    assert_int_equal(rows[0].time_ms, 1000);
+    assert_true(cf_str_eq_c(rows[0].actor, "R"));
+    assert_true(cf_str_eq_c(rows[0].action, "admin:CreateCredential"));
+    assert_true(cf_str_eq_c(rows[0].target, "A"));
+    assert_true(cf_str_eq_c(rows[0].source_ip, "127.0.0.1"));
+    assert_true(cf_str_eq_c(rows[0].outcome, "ok"));
+    assert_true(cf_str_eq_c(rows[0].detail, "{\"name\":\"a\"}"));
+    assert_int_equal(rows[3].actor.len, 0);
+    assert_non_null(rows[3].actor.p);
+    assert_int_equal(rows[3].detail.len, 0);
+    assert_true(rows[6].time_ms >= before && rows[6].time_ms <= after);
+
+    /* By credential: actor or target, each row once. */
+    assert_string_equal(audit_seqs(f, "A", 0, 0, 0, 100), "1,2,5");
+    assert_string_equal(audit_seqs(f, "A1", 0, 0, 0, 100), "2,3,6,7");
+    assert_string_equal(audit_seqs(f, "R", 0, 0, 0, 100), "1,6");
+    assert_string_equal(audit_seqs(f, "bk", 0, 0, 0, 100), "4");
+    assert_string_equal(audit_seqs(f, "NOPE", 0, 0, 0, 100), "");
+    /* By time: since inclusive, until exclusive, in seq order whatever the times. */
+    assert_string_equal(audit_seqs(f, "", 2000, 0, 0, 100), "2,3,4,5,6,7");
+    assert_string_equal(audit_seqs(f, "", 0, 3000, 0, 100), "1,2,6");
+    assert_string_equal(audit_seqs(f, "", 2000, 4000, 0, 100), "2,3,6");
+    assert_string_equal(audit_seqs(f, "", 4001, 4002, 0, 100), "");
+    assert_string_equal(audit_seqs(f, "", -5, 1001, 0, 100), "1");
+    /* Both. */
+    assert_string_equal(audit_seqs(f, "A1", 2500, 0, 0, 100), "3,6,7");
+    assert_string_equal(audit_seqs(f, "A1", 2000, 3000, 0, 100), "2,6");
+    assert_string_equal(audit_seqs(f, "A", 1001, 5000, 0, 100), "2");
+
+    /* Pagination by after_seq. */
+    assert_string_equal(audit_seqs(f, "", 0, 0, 0, 3), "1,2,3");
+    assert_string_equal(audit_seqs(f, "", 0, 0, 3, 3), "4,5,6");
+    assert_string_equal(audit_seqs(f, "", 0, 0, 6, 3), "7");
+    assert_string_equal(audit_seqs(f, "", 0, 0, 7, 3), "");
+    assert_string_equal(audit_seqs(f, "A1", 0, 0, 0, 2), "2,3");
+    assert_string_equal(audit_seqs(f, "A1", 0, 0, 3, 2), "6,7");
+    assert_string_equal(audit_seqs(f, "A1", 0, 0, 7, 2), "");
+    assert_string_equal(audit_seqs(f, "A", 0, 0, 1, 1), "2");
+    assert_string_equal(audit_seqs(f, "", 2000, 0, 2, 2), "3,4");
+    assert_string_equal(audit_seqs(f, "", 2000, 0, 4, 2), "5,6");
+    assert_string_equal(audit_seqs(f, "A1", 2000, 0, 2, 2), "3,6");
+
+    /* The limit is capped at 1000; 0 asks for the cap. */
+    for (i = 0; i < 1100; i++)
+        audit_add(m, 10000 + i, "bulk", "s3:GetObject", "bk/x", "denied");
+    all.limit = 5000;
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 1000);
+    assert_int_equal(rows[999].seq, 1000);
+    all.limit = 0;
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 1000);
+    all.after_seq = 1000;
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 107);
+    assert_int_equal(rows[106].seq, 1107);
+    all = (cf_audit_filter){.credential = CF_STR("bulk"), .limit = 1001};
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 1000);
+    assert_int_equal(rows[0].seq, 8);
+    all = (cf_audit_filter){.since_ms = 10000, .limit = 1000, .after_seq = 1000};
+    assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
+    assert_int_equal(n, 107);
+
+    /* Seqs survive a reopen and are not reused. */
+    m->ops->close(m);
+    f->m = m = cf_meta_sqlite_open(f->path, false);
+    assert_non_null(m);
+    audit_add(m, 1, "R", "admin:CreateCredential", "Z", "ok");
+    assert_string_equal(audit_seqs(f, "Z", 0, 0, 0, 10), "1108");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1213,6 +2085,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_paging_10000, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_puts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_handles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_usage_counters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_usage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bucket_with_cred, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cred_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cred_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cred_subtree_random, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
     };
     cf_log_set_level(CF_LOG_WARN);
     return cmocka_run_group_tests(tests, NULL, NULL);
