@@ -79,10 +79,10 @@ static const char *const admin_bucket_actions[] = {
 
 /* ---- errors and paths ---- */
 
-static cf_rc fail(cf_policy_error *err, const char *field, const char *fmt, ...)
+static cf_rc refuse(cf_policy_error *err, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static cf_rc fail(cf_policy_error *err, const char *field, const char *fmt, ...)
+static cf_rc refuse(cf_policy_error *err, const char *field, const char *fmt, ...)
 {
     va_list ap;
     if (!err)
@@ -532,22 +532,22 @@ static cf_rc check_action(cf_str s, const char *path, cf_policy_error *err)
     if (cf_str_eq_c(s, "*"))
         return CF_OK;
     if (!cf_str_cut(s, ':', &svc, &name))
-        return fail(err, path, "action \"%.*s\" needs a service prefix such as \"s3:\"",
+        return refuse(err, path, "action \"%.*s\" needs a service prefix such as \"s3:\"",
                     QS(s));
     if (!cf_str_ieq_c(svc, "s3") && !cf_str_ieq_c(svc, "admin"))
-        return fail(err, path, "unknown service \"%.*s\" in action \"%.*s\" (coffer has s3 and admin)",
+        return refuse(err, path, "unknown service \"%.*s\" in action \"%.*s\" (coffer has s3 and admin)",
                     QS(svc), QS(s));
     if (name.len == 0)
-        return fail(err, path, "action \"%.*s\" has no action name", QS(s));
+        return refuse(err, path, "action \"%.*s\" has no action name", QS(s));
     for (size_t i = 0; i < name.len; i++)
         if (!is_action_char(name.p[i]))
-            return fail(err, path, "invalid character in action \"%.*s\"", QS(s));
+            return refuse(err, path, "invalid character in action \"%.*s\"", QS(s));
     if (cf_str_ieq_c(svc, "admin")) {
         /* coffer owns the admin actions: a name matching none of them is a typo. */
         for (size_t i = 0; i < sizeof(admin_actions) / sizeof(admin_actions[0]); i++)
             if (glob_run(name, cf_str_c(admin_actions[i]), true, false))
                 return CF_OK;
-        return fail(err, path, "\"%.*s\" matches no admin action", QS(s));
+        return refuse(err, path, "\"%.*s\" matches no admin action", QS(s));
     }
     return CF_OK;
 }
@@ -563,12 +563,12 @@ static bool has_variable(cf_str s)
 static cf_rc check_resource(cf_str s, const char *path, cf_policy_error *err)
 {
     if (has_variable(s))
-        return fail(err, path, "policy variables such as ${aws:username} are not supported");
+        return refuse(err, path, "policy variables such as ${aws:username} are not supported");
     if (cf_str_eq_c(s, "*"))
         return CF_OK;
     if (cf_str_starts_c(s, S3_ARN)) {
         if (s.len == strlen(S3_ARN))
-            return fail(err, path, "ARN \"%.*s\" names no bucket", QS(s));
+            return refuse(err, path, "ARN \"%.*s\" names no bucket", QS(s));
         return CF_OK;
     }
     if (cf_str_starts_c(s, ADMIN_ARN)) {
@@ -576,12 +576,12 @@ static cf_rc check_resource(cf_str s, const char *path, cf_policy_error *err)
         if (glob_intersects(rest, CF_STR("credential/*"), false) ||
             glob_intersects(rest, CF_STR("bucket/*"), false))
             return CF_OK;
-        return fail(err, path,
+        return refuse(err, path,
                     "unknown admin resource \"%.*s\" (expected " ADMIN_ARN
                     "credential/<id> or " ADMIN_ARN "bucket/<name>)",
                     QS(s));
     }
-    return fail(err, path,
+    return refuse(err, path,
                 "resource \"%.*s\" must be \"*\" or an ARN starting with " S3_ARN " or " ADMIN_ARN,
                 QS(s));
 }
@@ -600,12 +600,12 @@ static cf_rc parse_patterns(cf_arena *a, json_t *v, const char *path, const char
     cf_rc rc;
     *array = json_is_array(v);
     if (!json_is_string(v) && !*array)
-        return fail(err, path, "%s must be a string or an array of strings", name);
+        return refuse(err, path, "%s must be a string or an array of strings", name);
     count = *array ? json_array_size(v) : 1;
     if (count == 0)
-        return fail(err, path, "%s must not be empty", name);
+        return refuse(err, path, "%s must not be empty", name);
     if (count > MAX_LIST)
-        return fail(err, path, "%s has %zu entries; at most %d allowed", name, count, MAX_LIST);
+        return refuse(err, path, "%s has %zu entries; at most %d allowed", name, count, MAX_LIST);
     *out = cf_arena_alloc(a, count * sizeof(**out));
     if (!*out)
         return nomem(err);
@@ -618,12 +618,12 @@ static cf_rc parse_patterns(cf_arena *a, json_t *v, const char *path, const char
         else
             path_key(ip, "", path);
         if (!json_is_string(e))
-            return fail(err, ip, "%s entries must be strings", name);
+            return refuse(err, ip, "%s entries must be strings", name);
         s = jstr(e);
         if (s.len == 0)
-            return fail(err, ip, "empty %s entry", name);
+            return refuse(err, ip, "empty %s entry", name);
         if (s.len > MAX_PATTERN)
-            return fail(err, ip, "%s entry is %zu bytes; at most %d allowed", name, s.len,
+            return refuse(err, ip, "%s entry is %zu bytes; at most %d allowed", name, s.len,
                         MAX_PATTERN);
         rc = action ? check_action(s, ip, err) : check_resource(s, ip, err);
         if (rc != CF_OK)
@@ -674,11 +674,11 @@ static cf_rc parse_value(cf_arena *a, const pcond *c, json_t *v, const char *pat
     switch (c->op->f) {
     case F_STRING:
         if (!json_is_string(v))
-            return fail(err, path, "%s values must be strings", c->op->name);
+            return refuse(err, path, "%s values must be strings", c->op->name);
         if (s.len > MAX_PATTERN)
-            return fail(err, path, "value is %zu bytes; at most %d allowed", s.len, MAX_PATTERN);
+            return refuse(err, path, "value is %zu bytes; at most %d allowed", s.len, MAX_PATTERN);
         if (has_variable(s))
-            return fail(err, path, "policy variables such as ${aws:username} are not supported");
+            return refuse(err, path, "policy variables such as ${aws:username} are not supported");
         out->s = cf_arena_str(a, s);
         return out->s.p ? CF_OK : nomem(err);
     case F_NUMERIC:
@@ -688,7 +688,7 @@ static cf_rc parse_value(cf_arena *a, const pcond *c, json_t *v, const char *pat
         }
         if (s.p && cf_str_to_i64(s, &out->n))
             return CF_OK;
-        return fail(err, path, "%s values must be integers", c->op->name);
+        return refuse(err, path, "%s values must be integers", c->op->name);
     case F_DATE:
         if (json_is_integer(v) && json_integer_value(v) >= 0 &&
             json_integer_value(v) <= MAX_EPOCH_S) {
@@ -697,7 +697,7 @@ static cf_rc parse_value(cf_arena *a, const pcond *c, json_t *v, const char *pat
         }
         if (s.p && parse_date(s, &out->n))
             return CF_OK;
-        return fail(err, path,
+        return refuse(err, path,
                     "%s values must be dates: ISO 8601 such as 2026-01-01T00:00:00Z, or "
                     "epoch seconds",
                     c->op->name);
@@ -705,17 +705,17 @@ static cf_rc parse_value(cf_arena *a, const pcond *c, json_t *v, const char *pat
     case F_NULL:
         if (parse_bool_value(v, &out->n))
             return CF_OK;
-        return fail(err, path, "%s values must be true or false", c->op->name);
+        return refuse(err, path, "%s values must be true or false", c->op->name);
     case F_IP:
         if (!s.p)
-            return fail(err, path, "%s values must be strings", c->op->name);
+            return refuse(err, path, "%s values must be strings", c->op->name);
         if (cf_cidr_parse(s, false, &out->ip))
             return CF_OK;
         if (cf_cidr_parse(s, true, &out->ip))
-            return fail(err, path, "\"%.*s\" has bits set past its prefix length", QS(s));
-        return fail(err, path, "\"%.*s\" is not an IPv4 or IPv6 address or CIDR", QS(s));
+            return refuse(err, path, "\"%.*s\" has bits set past its prefix length", QS(s));
+        return refuse(err, path, "\"%.*s\" is not an IPv4 or IPv6 address or CIDR", QS(s));
     }
-    return fail(err, path, "unsupported value");
+    return refuse(err, path, "unsupported value");
 }
 
 /* One "key": value-or-values of an operator. */
@@ -729,22 +729,22 @@ static cf_rc parse_cond_key(cf_arena *a, const opdef *op, bool if_exists, const 
         if (cf_str_ieq_c(cf_str_c(keyname), keydefs[k].name))
             break;
     if (k == NKEYS)
-        return fail(err, path,
+        return refuse(err, path,
                     "unknown condition key \"%.*s\" (supported: aws:SourceIp, aws:CurrentTime, "
                     "aws:EpochTime, aws:SecureTransport, s3:prefix, s3:delimiter, s3:max-keys)",
                     QS(cf_str_c(keyname)));
     if (op->f != F_NULL && !(keydefs[k].fams & (1u << op->f)))
-        return fail(err, path, "operator %s does not apply to %s", op->name, keydefs[k].name);
+        return refuse(err, path, "operator %s does not apply to %s", op->name, keydefs[k].name);
     c->op = op;
     c->if_exists = if_exists;
     c->key = (ckey)k;
     if (json_is_object(vals) || json_is_null(vals))
-        return fail(err, path, "condition values must be a value or an array of values");
+        return refuse(err, path, "condition values must be a value or an array of values");
     count = array ? json_array_size(vals) : 1;
     if (count == 0)
-        return fail(err, path, "no condition value");
+        return refuse(err, path, "no condition value");
     if (count > MAX_LIST)
-        return fail(err, path, "%zu condition values; at most %d allowed", count, MAX_LIST);
+        return refuse(err, path, "%zu condition values; at most %d allowed", count, MAX_LIST);
     c->v = cf_arena_alloc(a, count * sizeof(*c->v));
     if (!c->v)
         return nomem(err);
@@ -770,7 +770,7 @@ static cf_rc parse_condition(cf_arena *a, json_t *cv, const char *path, stmt *st
     size_t total = 0;
     cf_rc rc;
     if (!json_is_object(cv))
-        return fail(err, path, "Condition must be an object of operators");
+        return refuse(err, path, "Condition must be an object of operators");
     /* First pass: operators and shapes, so the array can be sized. */
     json_object_foreach(cv, opname, keys)
     {
@@ -778,19 +778,19 @@ static cf_rc parse_condition(cf_arena *a, json_t *cv, const char *path, stmt *st
         bool if_exists;
         path_key(op_path, path, opname);
         if (strncmp(opname, "ForAnyValue:", 12) == 0 || strncmp(opname, "ForAllValues:", 13) == 0)
-            return fail(err, op_path,
+            return refuse(err, op_path,
                         "set operators (ForAnyValue:, ForAllValues:) are not supported: "
                         "every supported key has a single value");
         if (!find_op(opname, &if_exists))
-            return fail(err, op_path, "unknown condition operator \"%.*s\"",
+            return refuse(err, op_path, "unknown condition operator \"%.*s\"",
                         QS(cf_str_c(opname)));
         if (!json_is_object(keys))
-            return fail(err, op_path, "%s must be an object of condition keys", opname);
+            return refuse(err, op_path, "%s must be an object of condition keys", opname);
         if (json_object_size(keys) == 0)
-            return fail(err, op_path, "%s names no condition key", opname);
+            return refuse(err, op_path, "%s names no condition key", opname);
         total += json_object_size(keys);
         if (total > MAX_LIST)
-            return fail(err, path, "more than %d conditions in one statement", MAX_LIST);
+            return refuse(err, path, "more than %d conditions in one statement", MAX_LIST);
     }
     if (total == 0)
         return CF_OK;
@@ -825,13 +825,13 @@ static cf_rc parse_statement(cf_arena *a, json_t *o, const char *path, stmt *st,
     path_t fp;
     cf_rc rc;
     if (!json_is_object(o))
-        return fail(err, path, "a statement must be an object");
+        return refuse(err, path, "a statement must be an object");
     json_object_foreach(o, key, v)
     {
         path_key(fp, path, key);
         if (strcmp(key, "Sid") == 0) {
             if (!json_is_string(v))
-                return fail(err, fp, "Sid must be a string");
+                return refuse(err, fp, "Sid must be a string");
             st->sid = cf_arena_str(a, jstr(v));
             if (!st->sid.p)
                 return nomem(err);
@@ -839,33 +839,33 @@ static cf_rc parse_statement(cf_arena *a, json_t *o, const char *path, stmt *st,
             effect = v;
         } else if (strcmp(key, "Action") == 0 || strcmp(key, "NotAction") == 0) {
             if (action)
-                return fail(err, fp, "a statement has Action or NotAction, not both");
+                return refuse(err, fp, "a statement has Action or NotAction, not both");
             action = v;
             st->not_action = key[0] == 'N';
         } else if (strcmp(key, "Resource") == 0 || strcmp(key, "NotResource") == 0) {
             if (resource)
-                return fail(err, fp, "a statement has Resource or NotResource, not both");
+                return refuse(err, fp, "a statement has Resource or NotResource, not both");
             resource = v;
             st->not_resource = key[0] == 'N';
         } else if (strcmp(key, "Condition") == 0) {
             cond = v;
         } else if (strcmp(key, "Principal") == 0 || strcmp(key, "NotPrincipal") == 0) {
-            return fail(err, fp, "%s is not allowed: a credential's policy applies to itself",
+            return refuse(err, fp, "%s is not allowed: a credential's policy applies to itself",
                         key);
         } else {
-            return fail(err, fp, "unknown statement field \"%.*s\"", QS(cf_str_c(key)));
+            return refuse(err, fp, "unknown statement field \"%.*s\"", QS(cf_str_c(key)));
         }
     }
     path_key(fp, path, "Effect");
     if (!effect)
-        return fail(err, fp, "missing Effect");
+        return refuse(err, fp, "missing Effect");
     if (!json_is_string(effect) ||
         !(cf_str_eq_c(jstr(effect), "Allow") || cf_str_eq_c(jstr(effect), "Deny")))
-        return fail(err, fp, "Effect must be \"Allow\" or \"Deny\"");
+        return refuse(err, fp, "Effect must be \"Allow\" or \"Deny\"");
     st->deny = cf_str_eq_c(jstr(effect), "Deny");
     if (!action) {
         path_key(fp, path, "Action");
-        return fail(err, fp, "missing Action (or NotAction)");
+        return refuse(err, fp, "missing Action (or NotAction)");
     }
     path_key(fp, path, st->not_action ? "NotAction" : "Action");
     rc = parse_patterns(a, action, fp, st->not_action ? "NotAction" : "Action", true, &st->act,
@@ -874,7 +874,7 @@ static cf_rc parse_statement(cf_arena *a, json_t *o, const char *path, stmt *st,
         return rc;
     if (!resource) {
         path_key(fp, path, "Resource");
-        return fail(err, fp, "missing Resource (or NotResource)");
+        return refuse(err, fp, "missing Resource (or NotResource)");
     }
     path_key(fp, path, st->not_resource ? "NotResource" : "Resource");
     rc = parse_patterns(a, resource, fp, st->not_resource ? "NotResource" : "Resource", false,
@@ -902,17 +902,17 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
     if (err)
         memset(err, 0, sizeof(*err));
     if (json.len > CF_POLICY_MAX_BYTES) {
-        rc = fail(err, "", "policy is %zu bytes; at most %u allowed", json.len,
+        rc = refuse(err, "", "policy is %zu bytes; at most %u allowed", json.len,
                   CF_POLICY_MAX_BYTES);
         goto out;
     }
     root = json_loadb(json.p ? json.p : "", json.len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        rc = fail(err, "", "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
+        rc = refuse(err, "", "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
         goto out;
     }
     if (!json_is_object(root)) {
-        rc = fail(err, "", "a policy must be a JSON object");
+        rc = refuse(err, "", "a policy must be a JSON object");
         goto out;
     }
     json_object_foreach(root, key, v)
@@ -920,12 +920,12 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
         if (strcmp(key, "Version") == 0) {
             if (!json_is_string(v) || !(cf_str_eq_c(jstr(v), "2012-10-17") ||
                                         cf_str_eq_c(jstr(v), "2008-10-17"))) {
-                rc = fail(err, "Version", "Version must be \"2012-10-17\" or \"2008-10-17\"");
+                rc = refuse(err, "Version", "Version must be \"2012-10-17\" or \"2008-10-17\"");
                 goto out;
             }
         } else if (strcmp(key, "Id") == 0) {
             if (!json_is_string(v)) {
-                rc = fail(err, "Id", "Id must be a string");
+                rc = refuse(err, "Id", "Id must be a string");
                 goto out;
             }
         } else if (strcmp(key, "Statement") == 0) {
@@ -933,25 +933,25 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
         } else {
             path_t fp;
             path_key(fp, "", key);
-            rc = fail(err, fp, "unknown policy field \"%.*s\"", QS(cf_str_c(key)));
+            rc = refuse(err, fp, "unknown policy field \"%.*s\"", QS(cf_str_c(key)));
             goto out;
         }
     }
     if (!stmts) {
-        rc = fail(err, "Statement", "missing Statement");
+        rc = refuse(err, "Statement", "missing Statement");
         goto out;
     }
     if (!json_is_array(stmts) && !json_is_object(stmts)) {
-        rc = fail(err, "Statement", "Statement must be an object or an array of objects");
+        rc = refuse(err, "Statement", "Statement must be an object or an array of objects");
         goto out;
     }
     count = json_is_array(stmts) ? json_array_size(stmts) : 1;
     if (count == 0) {
-        rc = fail(err, "Statement", "Statement must not be empty");
+        rc = refuse(err, "Statement", "Statement must not be empty");
         goto out;
     }
     if (count > MAX_STATEMENTS) {
-        rc = fail(err, "Statement", "%zu statements; at most %d allowed", count, MAX_STATEMENTS);
+        rc = refuse(err, "Statement", "%zu statements; at most %d allowed", count, MAX_STATEMENTS);
         goto out;
     }
     p = cf_arena_alloc(a, sizeof(*p));
@@ -1485,7 +1485,19 @@ static bool cond_implies(wctx *w, const pcond *c, const pcond *q)
         return string_implies(w, c, q);
     case F_NUMERIC:
     case F_DATE:
-        return !c->op->neg && range_implies(c, q);
+        if (c->op->neg) { /* NotEquals: q may exclude only values c excludes */
+            if (!q->op->neg)
+                return false;
+            for (size_t j = 0; j < q->nv; j++) {
+                bool found = false;
+                for (size_t i = 0; i < c->nv && !found; i++)
+                    found = c->v[i].n == q->v[j].n;
+                if (!found)
+                    return false;
+            }
+            return true;
+        }
+        return range_implies(c, q);
     case F_IP:
         if (c->op->neg && !q->op->neg)
             return false;
@@ -1575,11 +1587,12 @@ bool cf_policy_within(const cf_policy *child, const cf_policy *parent, cf_policy
     if (err)
         memset(err, 0, sizeof(*err));
     if (!child || !parent) {
-        (void)fail(err, "", "no policy to compare");
+        (void)refuse(err, "", "no policy to compare");
         return false;
     }
     for (size_t i = 0; i < child->n; i++) {
         const stmt *c = &child->st[i];
+        cf_str sid = c->sid.p ? c->sid : CF_STR("");
         size_t na = c->not_action ? 1 : c->nact, nr = c->not_resource ? 1 : c->nres;
         mask cm = {{0}};
         path_t sp;
@@ -1616,7 +1629,7 @@ bool cf_policy_within(const cf_policy *child, const cf_policy *parent, cf_policy
                         mask_set(&rm, k);
                 }
                 if (w.budget == 0) {
-                    (void)fail(err, sp, "policy too complex to compare with the parent's");
+                    (void)refuse(err, sp, "policy too complex to compare with the parent's");
                     return false;
                 }
                 if (mask_and3_any(&am, &rm, &cm))
@@ -1624,8 +1637,8 @@ bool cf_policy_within(const cf_policy *child, const cf_policy *parent, cf_policy
                 describe_item(ad, sizeof(ad), c->act, c->nact, c->not_action, ai, "NotAction");
                 describe_item(rd, sizeof(rd), c->res, c->nres, c->not_resource, ri,
                               "NotResource");
-                (void)fail(err, sp, "%s%s%.*s%s allows %s on %s%s, which the parent's policy does not",
-                           sp, c->sid.len ? " (" : "", QS(c->sid), c->sid.len ? ")" : "", ad, rd,
+                (void)refuse(err, sp, "%s%s%.*s%s allows %s on %s%s, which the parent's policy does not",
+                           sp, sid.len ? " (" : "", QS(sid), sid.len ? ")" : "", ad, rd,
                            c->ncond ? " (under its conditions)" : "");
                 return false;
             }
@@ -1865,34 +1878,34 @@ static cf_rc sh_list(json_t *v, const char *name, size_t max, cf_str *out, size_
     if (!v || json_is_null(v))
         return CF_OK;
     if (!json_is_array(v))
-        return fail(err, name, "%s must be an array of strings", name);
+        return refuse(err, name, "%s must be an array of strings", name);
     count = json_array_size(v);
     if (count > max)
-        return fail(err, name, "%zu %s; at most %zu allowed", count, name, max);
+        return refuse(err, name, "%zu %s; at most %zu allowed", count, name, max);
     for (size_t i = 0; i < count; i++) {
         json_t *e = json_array_get(v, i);
         path_t ip;
         cf_str s;
         path_idx(ip, name, i);
         if (!json_is_string(e))
-            return fail(err, ip, "%s entries must be strings", name);
+            return refuse(err, ip, "%s entries must be strings", name);
         s = jstr(e);
         if (name[0] == 'b' && !cf_bucket_name_valid(s))
-            return fail(err, ip, "\"%.*s\" is not a valid bucket name", QS(s));
+            return refuse(err, ip, "\"%.*s\" is not a valid bucket name", QS(s));
         if (name[0] == 'p') {
             if (s.len == 0)
-                return fail(err, ip, "empty prefix (omit prefixes to cover whole buckets)");
+                return refuse(err, ip, "empty prefix (omit prefixes to cover whole buckets)");
             if (s.len > SH_MAX_PREFIX)
-                return fail(err, ip, "prefix is %zu bytes; at most %d allowed", s.len,
+                return refuse(err, ip, "prefix is %zu bytes; at most %d allowed", s.len,
                             SH_MAX_PREFIX);
             if (has_wild(s))
-                return fail(err, ip, "a prefix cannot contain '*' or '?'");
+                return refuse(err, ip, "a prefix cannot contain '*' or '?'");
             if (has_variable(s))
-                return fail(err, ip, "a prefix cannot contain \"${\"");
+                return refuse(err, ip, "a prefix cannot contain \"${\"");
         }
         for (size_t k = 0; k < i; k++)
             if (cf_str_eq(out[k], s))
-                return fail(err, ip, "duplicate entry \"%.*s\"", QS(s));
+                return refuse(err, ip, "duplicate entry \"%.*s\"", QS(s));
         out[i] = s;
     }
     *n = count;
@@ -1924,18 +1937,18 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
         memset(err, 0, sizeof(*err));
     cf_buf_reset(out);
     if (shorthand_json.len > CF_POLICY_MAX_BYTES) {
-        rc = fail(err, "", "shorthand is %zu bytes; at most %u allowed", shorthand_json.len,
+        rc = refuse(err, "", "shorthand is %zu bytes; at most %u allowed", shorthand_json.len,
                   CF_POLICY_MAX_BYTES);
         goto out;
     }
     root = json_loadb(shorthand_json.p ? shorthand_json.p : "", shorthand_json.len,
                       JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        rc = fail(err, "", "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
+        rc = refuse(err, "", "invalid JSON at line %d, column %d: %s", je.line, je.column, je.text);
         goto out;
     }
     if (!json_is_object(root)) {
-        rc = fail(err, "", "the shorthand must be a JSON object");
+        rc = refuse(err, "", "the shorthand must be a JSON object");
         goto out;
     }
     json_object_foreach(root, key, v)
@@ -1949,7 +1962,7 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
         } else {
             path_t fp;
             path_key(fp, "", key);
-            rc = fail(err, fp, "unknown field \"%.*s\" (expected permission, buckets, prefixes)",
+            rc = refuse(err, fp, "unknown field \"%.*s\" (expected permission, buckets, prefixes)",
                       QS(cf_str_c(key)));
             goto out;
         }
@@ -1960,14 +1973,14 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
         goto out;
     }
     if (!perm || json_is_null(perm)) {
-        rc = fail(err, "permission", "missing permission");
+        rc = refuse(err, "permission", "missing permission");
         goto out;
     }
     for (lvl = 0; lvl < 4; lvl++)
         if (json_is_string(perm) && cf_str_eq_c(jstr(perm), level_names[lvl]))
             break;
     if (lvl == 4) {
-        rc = fail(err, "permission",
+        rc = refuse(err, "permission",
                   "permission must be \"admin-read-write\", \"admin-read-only\", "
                   "\"object-read-write\" or \"object-read-only\"");
         goto out;
@@ -1981,11 +1994,11 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
         goto out;
     /* "*" in "arn:aws:s3:::*" + "/p*" would also match "b/x/p...": prefixes need names. */
     if (sh->np > 0 && sh->nb == 0) {
-        rc = fail(err, "prefixes", "prefixes need buckets: name the buckets they apply to");
+        rc = refuse(err, "prefixes", "prefixes need buckets: name the buckets they apply to");
         goto out;
     }
     if (sh->np * sh->nb > MAX_LIST) {
-        rc = fail(err, "prefixes", "%zu buckets x %zu prefixes; at most %d combinations allowed",
+        rc = refuse(err, "prefixes", "%zu buckets x %zu prefixes; at most %d combinations allowed",
                   sh->nb, sh->np, MAX_LIST);
         goto out;
     }
@@ -1997,13 +2010,13 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
     if (json_dump_callback(pol, dump_cb, &d, JSON_PRESERVE_ORDER) != 0) {
         rc = d.rc != CF_OK ? d.rc : CF_ENOMEM;
         if (rc == CF_ETOOBIG)
-            (void)fail(err, "", "the expanded policy does not fit");
+            (void)refuse(err, "", "the expanded policy does not fit");
         else
             (void)nomem(err);
         goto out;
     }
     if (out->len > CF_POLICY_MAX_BYTES) {
-        rc = fail(err, "", "the expanded policy would exceed %u bytes", CF_POLICY_MAX_BYTES);
+        rc = refuse(err, "", "the expanded policy would exceed %u bytes", CF_POLICY_MAX_BYTES);
         goto out;
     }
     rc = CF_OK;

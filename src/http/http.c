@@ -446,7 +446,9 @@ cf_http_server *cf_http_start(const cf_http_options *o, const cf_http_handler *h
                      MHD_USE_TURBO;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_LISTEN_SOCKET, s->listen_fd, NULL},
-        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
+        /* MHD wants no pool at all rather than a pool of one. */
+        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_LIMIT,
+         threads > 1 ? (intptr_t)threads : (intptr_t)o->max_connections, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)o->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONN_MEMORY_LIMIT, NULL},

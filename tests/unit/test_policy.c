@@ -1415,7 +1415,10 @@ static const within_case within_conditions[] = {
     WC(MK("NumericLessThanEquals", "1000"), MK("NumericLessThanEquals", "100"), false),
     WC(MK("NumericEquals", "[\"5\",\"50\"]"), MK("NumericLessThan", "100"), true),
     WC(MK("NumericEquals", "[\"5\",\"500\"]"), MK("NumericLessThan", "100"), false),
-    WC(MK("NumericNotEquals", "5"), MK("NumericNotEquals", "5"), false), /* not judged */
+    WC(MK("NumericNotEquals", "[\"5\",\"6\"]"), MK("NumericNotEquals", "5"), true),
+    WC(MK("NumericNotEquals", "5"), MK("NumericNotEquals", "[\"5\",\"6\"]"), false),
+    WC(MK("NumericLessThan", "5"), MK("NumericNotEquals", "[\"5\",\"6\"]"), true),
+    WC(MK("NumericNotEquals", "5"), MK("NumericLessThan", "6"), false),
     /* strings on s3:prefix */
     WC(PX("StringLike", "[\"u1/a/*\"]"), PX("StringLike", "[\"u1/*\",\"u1/\"]"), true),
     WC(PX("StringLike", "[\"u1/*\"]"), PX("StringLike", "[\"u1/a/*\"]"), false),
@@ -1516,22 +1519,41 @@ static void test_within_message(void **state)
     assert_false(cf_policy_within(pa, NULL, NULL));
 }
 
+/* Long patterns, many statements: the policy pair with n statements whose Resource is
+ * "arn:aws:s3:::" + "*a" x reps + tail + index. */
+static cf_policy *stars(size_t n, size_t reps, const char *tail)
+{
+    cf_buf b;
+    cf_policy *p;
+    cf_buf_init(&b, 1 << 22);
+    assert_int_equal(cf_buf_append_c(&b, "{\"Statement\":["), CF_OK);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(cf_buf_printf(&b, "%s{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+                                           "\"Resource\":\"arn:aws:s3:::",
+                                       i ? "," : ""),
+                         CF_OK);
+        for (size_t k = 0; k < reps; k++)
+            assert_int_equal(cf_buf_append_c(&b, "*a"), CF_OK);
+        assert_int_equal(cf_buf_printf(&b, "%s%zu\"}", tail, i), CF_OK);
+    }
+    assert_int_equal(cf_buf_append_c(&b, "]}"), CF_OK);
+    p = parse_ok(b.p);
+    cf_buf_free(&b);
+    return p;
+}
+
 /* A pathological pair exhausts the work budget: judged not within, with a message. */
 static void test_within_budget(void **state)
 {
-    char *cj, *pj;
     cf_policy_error e;
+    char *cj, *pj;
     (void)state;
-    cj = build("{\"Statement\":[", "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":"
-                                   "\"arn:aws:s3:::*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b%zu\"}",
-               100, "]}");
-    pj = build("{\"Statement\":[", "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":"
-                                   "\"arn:aws:s3:::*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*c%zu\"}",
-               100, "]}");
-    assert_false(cf_policy_within(parse_ok(cj), parse_ok(pj), &e));
-    free(cj);
-    free(pj);
-    /* a large but ordinary pair still fits */
+    assert_false(cf_policy_within(stars(100, 500, "b"), stars(100, 500, "b"), &e));
+    assert_string_equal(e.field, "Statement[0]");
+    assert_non_null(strstr(e.message, "too complex"));
+    /* short ones are judged */
+    assert_true(cf_policy_within(stars(10, 10, "b"), stars(10, 10, "b"), &e));
+    /* a large but ordinary pair fits */
     cj = build("{\"Statement\":[", "{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\","
                                    "\"s3:PutObject\"],\"Resource\":\"arn:aws:s3:::b%zu/*\"}",
                100, "]}");
@@ -1674,62 +1696,60 @@ static void test_glob_intersects(void **state)
     }
 }
 
-/* Exhaustive soundness on a small alphabet: within(a, b) implies every string a matches b
- * matches; intersects(a, b) is exact; and within is complete on these short patterns except
- * where noted by counting. Strings: all of {a, b} up to length 6. */
+/* Exhaustive check on a small alphabet: within(a, b) must imply that every string a matches,
+ * b matches (soundness), and should find nearly every such pair (completeness); intersects
+ * must be exact. Patterns: up to 4 of {a, b, *, ?}; strings: up to 6 of {a, b, c}, where c
+ * stands for any character the patterns do not name. */
 static void test_glob_soundness(void **state)
 {
     static const char alpha[] = "ab*?";
-    char pats[1400][5];
-    size_t np = 0, within_true = 0, contained = 0;
-    char strs[130][7];
-    size_t ns = 0;
+    static char pats[400][5], strs[1100][7];
+    size_t np = 0, ns = 0, found = 0, contained = 0;
     (void)state;
     for (int len = 0; len <= 4; len++) {
         int total = 1;
         for (int k = 0; k < len; k++)
             total *= 4;
-        for (int v = 0; v < total; v++) {
+        for (int v = 0; v < total; v++, np++) {
             int x = v;
             for (int k = 0; k < len; k++, x /= 4)
                 pats[np][k] = alpha[x % 4];
             pats[np][len] = '\0';
-            np++;
         }
     }
     for (int len = 0; len <= 6; len++) {
-        for (int v = 0; v < (1 << len); v++) {
-            for (int k = 0; k < len; k++)
-                strs[ns][k] = (v >> k) & 1 ? 'b' : 'a';
+        int total = 1;
+        for (int k = 0; k < len; k++)
+            total *= 3;
+        for (int v = 0; v < total; v++, ns++) {
+            int x = v;
+            for (int k = 0; k < len; k++, x /= 3)
+                strs[ns][k] = "abc"[x % 3];
             strs[ns][len] = '\0';
-            ns++;
         }
     }
     for (size_t i = 0; i < np; i += 3) {
-        for (size_t j = 0; j < np; j += 2) {
+        for (size_t j = 0; j < np; j += 4) {
             cf_str a = cf_str_c(pats[i]), b = cf_str_c(pats[j]);
             bool w = cf_glob_within(a, b), inter = glob_intersects(a, b, false);
             bool all = true, some = false;
             for (size_t s = 0; s < ns; s++) {
                 bool ma = cf_glob_match(a, cf_str_c(strs[s]));
                 bool mb = cf_glob_match(b, cf_str_c(strs[s]));
-                if (ma && !mb)
-                    all = false;
-                if (ma && mb)
-                    some = true;
+                all = all && (!ma || mb);
+                some = some || (ma && mb);
             }
             if (w && !all)
                 fail_msg("unsound: within(\"%s\", \"%s\")", pats[i], pats[j]);
             if (inter != some)
                 fail_msg("intersects(\"%s\", \"%s\") is %d", pats[i], pats[j], inter);
-            within_true += w;
+            found += w;
             contained += all;
         }
     }
-    /* "all" over strings up to 6 long is exact for patterns of at most 4 symbols, so this is
-     * completeness: containment is found in (nearly) every case it holds. */
-    if (within_true * 100 < contained * 98)
-        fail_msg("within found %zu of %zu containments", within_true, contained);
+    print_message("glob_within found %zu of %zu containments\n", found, contained);
+    if (found * 100 < contained * 95)
+        fail_msg("glob_within found only %zu of %zu containments", found, contained);
 }
 
 /* ---- dates ---- */
