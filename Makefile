@@ -11,8 +11,10 @@ ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 BUILD   := build/asan
+BIN     := build/asan/bin
 else
 BUILD   := build/default
+BIN     := bin
 endif
 
 LIB_SRC  := $(sort $(wildcard src/core/*.c src/http/*.c src/s3/*.c src/admin/*.c src/auth/*.c src/meta/*.c src/blob/*.c))
@@ -21,7 +23,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all run test unit e2e deps test-deps clean checksrc format bench
-all: bin/cofferd bin/coffer
+all: $(BIN)/cofferd $(BIN)/coffer
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -31,15 +33,15 @@ $(BUILD)/libcoffer.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/cofferd: $(BUILD)/src/main.o $(BUILD)/libcoffer.a
-	@mkdir -p bin
+$(BIN)/cofferd: $(BUILD)/src/main.o $(BUILD)/libcoffer.a
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 
-bin/coffer: $(CLI_OBJ) $(BUILD)/libcoffer.a
-	@mkdir -p bin
+$(BIN)/coffer: $(CLI_OBJ) $(BUILD)/libcoffer.a
+	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
 
 # Unit tests may #include the .c under test; they link the rest of the library.
@@ -62,7 +64,7 @@ unit: $(UNIT_BIN)
 test: test-deps
 	@$(MAKE) --no-print-directory all unit
 	@scripts/checksrc.sh
-	@scripts/test.sh $(UNIT_BIN)
+	@COFFER_BIN=$(CURDIR)/$(BIN)/cofferd COFFER_CLI=$(CURDIR)/$(BIN)/coffer scripts/test.sh $(UNIT_BIN)
 
 checksrc:
 	@scripts/checksrc.sh

@@ -82,6 +82,60 @@ static bool ask_filter(cf_admin_req *q, cf_audit_filter *f, bool *empty)
     return true;
 }
 
+/* The parent recorded when id was created (its first CreateCredential event); false if the
+ * log does not say. */
+static bool created_under(cf_admin_req *q, cf_str id, cf_str *parent)
+{
+    cf_audit_filter f = {.credential = id, .limit = 20};
+    cf_audit_row *rows = NULL;
+    size_t n = 0;
+    if (cf_meta_call(q->ad->meta, audit_query, &f, q->arena, &rows, &n) != CF_OK)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        json_error_t jerr;
+        if (!cf_str_eq_c(rows[i].action, "admin:CreateCredential") ||
+            !cf_str_eq_c(rows[i].outcome, "ok") || !cf_str_eq(rows[i].target, id))
+            continue;
+        json_t *d = json_loadb(rows[i].detail.p, rows[i].detail.len, 0, &jerr);
+        json_t *p = json_object_get(d, "parent_id");
+        *parent =
+            json_is_string(p)
+                ? cf_arena_str(q->arena, cf_str_make(json_string_value(p), json_string_length(p)))
+                : CF_STR_NULL;
+        json_decref(d);
+        return parent->len > 0;
+    }
+    return false;
+}
+
+/* Whether the caller may read the events of id: id is in its subtree or, once deleted, was
+ * (judged by the parents recorded at creation), so who revoked it stays answerable. Answers
+ * 404 or 500 otherwise. */
+static bool filter_allowed(cf_admin_req *q, cf_str id)
+{
+    const cf_cred_row *me = &q->principal.chain[0];
+    cf_str cur = id;
+    for (size_t depth = 0; depth <= CF_MAX_CHAIN; depth++) {
+        cf_cred_row row;
+        bool in = false;
+        cf_rc rc = cf_meta_call(q->ad->meta, cred_in_subtree, me->id, cur, &in);
+        if (rc == CF_OK && !in)
+            rc = cf_meta_call(q->ad->meta, cred_get, cur, q->arena, &row);
+        if (rc == CF_OK && in)
+            return true;
+        if (rc != CF_OK && rc != CF_ENOTFOUND) {
+            cf_admin_error(q, 500, "internal", NULL, "Credential lookup failed.");
+            return false;
+        }
+        /* It exists outside the caller's subtree, or it is gone without a trace. */
+        if (rc == CF_OK || !created_under(q, cur, &cur))
+            break;
+    }
+    cf_admin_error(q, 404, "not_found", "credential", "No credential %.*s in your tree.",
+                   CF_STR_FMT(id));
+    return false;
+}
+
 void cf_admin_audit_list(cf_admin_req *q)
 {
     cf_audit_filter f;
@@ -93,7 +147,7 @@ void cf_admin_audit_list(cf_admin_req *q)
     memset(&f, 0, sizeof f);
     if (!ask_filter(q, &f, &empty))
         return;
-    if (cred.len > 0 && !cf_admin_in_subtree(q, cred, "credential"))
+    if (cred.len > 0 && !filter_allowed(q, cred))
         return;
     const char *arn = cf_arena_printf(q->arena, "arn:coffer:admin:::credential/%.*s",
                                       CF_STR_FMT(cred.len > 0 ? cred : me->id));

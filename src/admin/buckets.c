@@ -87,7 +87,7 @@ static bool quota_value(cf_admin_req *q, json_t *quota, const char *key, bool *s
     return true;
 }
 
-/* "quota": {"max_bytes", "max_objects"}; null clears both limits. */
+/* "quota": {"max_bytes", "max_objects"}; a limit left out is not changed. */
 static bool ask_quota(cf_admin_req *q, json_t *body, quota_ask *qa)
 {
     static const char *const keys[] = {"max_bytes", "max_objects", NULL};
@@ -95,10 +95,6 @@ static bool ask_quota(cf_admin_req *q, json_t *body, quota_ask *qa)
     memset(qa, 0, sizeof *qa);
     if (v == NULL)
         return true;
-    if (json_is_null(v)) {
-        qa->set_bytes = qa->set_objects = true;
-        return true;
-    }
     if (!json_is_object(v)) {
         cf_admin_error(q, 400, "invalid_request", "quota",
                        "quota must be an object {\"max_bytes\", \"max_objects\"}.");

@@ -50,8 +50,8 @@
 
 #define MAX_STATEMENTS   100
 #define MAX_LIST         100
-#define MAX_PATTERN      2048 /* one Action, Resource or condition value, bytes */
-#define MAX_EPOCH_S      253402300799LL /* 9999-12-31T23:59:59Z */
+#define MAX_PATTERN      2048                 /* one Action, Resource or condition value, bytes */
+#define MAX_EPOCH_S      253402300799LL       /* 9999-12-31T23:59:59Z */
 #define WITHIN_BUDGET    ((uint64_t)64 << 20) /* pattern steps one within() may spend */
 #define INTERSECT_STATES ((size_t)1 << 24)
 #define MSG_STR          80 /* bytes of user text quoted in a message */
@@ -65,10 +65,19 @@
 #define QS(s) (int)((s).len > MSG_STR ? MSG_STR : (s).len), (s).p
 
 static const char *const admin_actions[] = {
-    "CreateCredential", "GetCredential", "ListCredentials",  "UpdateCredential",
-    "DeleteCredential", "RotateCredential", "CreateTemporaryCredential",
-    "CreateBucket",     "ListBuckets",   "GetBucket",        "UpdateBucket",
-    "DeleteBucket",     "GetAudit",
+    "CreateCredential",
+    "GetCredential",
+    "ListCredentials",
+    "UpdateCredential",
+    "DeleteCredential",
+    "RotateCredential",
+    "CreateTemporaryCredential",
+    "CreateBucket",
+    "ListBuckets",
+    "GetBucket",
+    "UpdateBucket",
+    "DeleteBucket",
+    "GetAudit",
 };
 static const char *const admin_bucket_actions[] = {
     "admin:CreateBucket",
@@ -157,30 +166,15 @@ static bool has_wild(cf_str s)
     return false;
 }
 
-/* One pattern symbol (not '*') against one text symbol. In token mode the text is a pattern
- * too: its '?' (any one character) is covered only by '?', its '*' only by a '*' of the
- * pattern, which the caller handles. */
-static bool sym_match(char p, char t, bool fold, bool tokens)
-{
-    if (tokens && t == '*')
-        return false;
-    if (p == '?')
-        return true;
-    if (tokens && t == '?')
-        return false;
-    return ch_eq(p, t, fold);
-}
-
-/* The classic star-backtracking matcher: correct whenever every symbol but '*' consumes
- * exactly one text symbol, which holds in both modes. */
-static bool glob_run(cf_str pat, cf_str txt, bool fold, bool tokens)
+/* The classic star-backtracking matcher ('*' any run, '?' one character). */
+static bool glob_run(cf_str pat, cf_str txt, bool fold)
 {
     size_t p = 0, t = 0, star_p = SIZE_MAX, star_t = 0;
     while (t < txt.len) {
         if (p < pat.len && pat.p[p] == '*') {
             star_p = p++;
             star_t = t;
-        } else if (p < pat.len && sym_match(pat.p[p], txt.p[t], fold, tokens)) {
+        } else if (p < pat.len && (pat.p[p] == '?' || ch_eq(pat.p[p], txt.p[t], fold))) {
             p++;
             t++;
         } else if (star_p != SIZE_MAX) {
@@ -197,55 +191,73 @@ static bool glob_run(cf_str pat, cf_str txt, bool fold, bool tokens)
 
 bool cf_glob_match(cf_str pattern, cf_str s)
 {
-    return glob_run(pattern, s, false, false);
+    return glob_run(pattern, s, false);
 }
 
-/* Rewrites every run of wildcards holding a '*' as its '?'s then one '*' (the same
- * language), so "*?" and "?*" compare equal below. out holds s.len bytes. */
-static size_t glob_norm(cf_str s, char *out)
-{
-    size_t o = 0, i = 0;
-    while (i < s.len) {
-        size_t q = 0;
-        bool star = false;
-        if (!is_wild(s.p[i])) {
-            out[o++] = s.p[i++];
-            continue;
-        }
-        for (; i < s.len && is_wild(s.p[i]); i++) {
-            if (s.p[i] == '*')
-                star = true;
-            else
-                q++;
-        }
-        memset(out + o, '?', q);
-        o += q;
-        if (star)
-            out[o++] = '*';
-    }
-    return o;
-}
-
-/* Sound: b, read as a pattern over a's symbols, matches all of a. Complete for the
- * patterns policies use (literal prefixes and suffixes around stars). */
+/* L(a) within L(b). b is read as items, each of which must cover a contiguous segment of a:
+ * a literal covers the same literal; k '?' cover k symbols of a that are not '*'; a run of k
+ * '?' and a '*' (in any order: the same language) covers any segment that always yields at
+ * least k characters, i.e. holds at least k symbols other than '*'. cur[pos]: a[0..pos) is
+ * covered by the items so far. Sound; exact except when a star of a would have to be split
+ * between two items of b. */
 static bool glob_within_ex(cf_str a, cf_str b, bool fold)
 {
-    char stack[512];
-    char *buf = stack;
-    size_t na, nb;
+    size_t stack[3 * 128]; /* short patterns, the common case, need no malloc */
+    size_t n = a.len + 1, j = 0, *nonstar, *stars;
+    unsigned char *cur, *next, *tmp;
+    void *mem = stack;
     bool r;
-    if (a.len > SIZE_MAX / 2 - b.len)
+    if (n > SIZE_MAX / (2 * sizeof(size_t) + 2))
         return false;
-    if (a.len + b.len > sizeof(stack)) {
-        buf = malloc(a.len + b.len);
-        if (!buf)
-            return false;
+    if (n * (2 * sizeof(size_t) + 2) > sizeof(stack))
+        mem = malloc(n * (2 * sizeof(size_t) + 2));
+    if (!mem)
+        return false;
+    nonstar = mem;
+    stars = nonstar + n;
+    cur = (unsigned char *)(stars + n);
+    next = cur + n;
+    nonstar[0] = stars[0] = 0;
+    for (size_t i = 0; i < a.len; i++) {
+        nonstar[i + 1] = nonstar[i] + (a.p[i] != '*');
+        stars[i + 1] = stars[i] + (a.p[i] == '*');
     }
-    na = glob_norm(a, buf);
-    nb = glob_norm(b, buf + na);
-    r = glob_run(cf_str_make(buf + na, nb), cf_str_make(buf, na), fold, true);
-    if (buf != stack)
-        free(buf);
+    memset(cur, 0, n);
+    cur[0] = 1;
+    while (j < b.len) {
+        memset(next, 0, n);
+        if (!is_wild(b.p[j])) {
+            char c = b.p[j++];
+            for (size_t pos = 0; pos < a.len; pos++)
+                if (cur[pos] && !is_wild(a.p[pos]) && ch_eq(a.p[pos], c, fold))
+                    next[pos + 1] = 1;
+        } else {
+            size_t k = 0, best = SIZE_MAX;
+            bool star = false;
+            for (; j < b.len && is_wild(b.p[j]); j++) {
+                if (b.p[j] == '*')
+                    star = true;
+                else
+                    k++;
+            }
+            for (size_t end = 0; end < n; end++) {
+                if (star) { /* best: the fewest non-stars before a covered position */
+                    if (cur[end] && nonstar[end] < best)
+                        best = nonstar[end];
+                    if (best != SIZE_MAX && nonstar[end] - best >= k)
+                        next[end] = 1;
+                } else if (cur[end] && end + k < n && stars[end + k] == stars[end]) {
+                    next[end + k] = 1;
+                }
+            }
+        }
+        tmp = cur;
+        cur = next;
+        next = tmp;
+    }
+    r = cur[a.len] != 0;
+    if (mem != stack)
+        free(mem);
     return r;
 }
 
@@ -486,8 +498,8 @@ static const struct keydef {
 #define NKEYS (sizeof(keydefs) / sizeof(keydefs[0]))
 
 typedef struct cval {
-    cf_str s; /* F_STRING */
-    int64_t n; /* F_NUMERIC; F_DATE in ms; F_BOOL / F_NULL as 0 or 1 */
+    cf_str s;   /* F_STRING */
+    int64_t n;  /* F_NUMERIC; F_DATE in ms; F_BOOL / F_NULL as 0 or 1 */
     cf_cidr ip; /* F_IP */
 } cval;
 
@@ -522,8 +534,7 @@ struct cf_policy {
 
 static bool is_action_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           is_wild(c);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || is_wild(c);
 }
 
 static cf_rc check_action(cf_str s, const char *path, cf_policy_error *err)
@@ -532,11 +543,11 @@ static cf_rc check_action(cf_str s, const char *path, cf_policy_error *err)
     if (cf_str_eq_c(s, "*"))
         return CF_OK;
     if (!cf_str_cut(s, ':', &svc, &name))
-        return refuse(err, path, "action \"%.*s\" needs a service prefix such as \"s3:\"",
-                    QS(s));
+        return refuse(err, path, "action \"%.*s\" needs a service prefix such as \"s3:\"", QS(s));
     if (!cf_str_ieq_c(svc, "s3") && !cf_str_ieq_c(svc, "admin"))
-        return refuse(err, path, "unknown service \"%.*s\" in action \"%.*s\" (coffer has s3 and admin)",
-                    QS(svc), QS(s));
+        return refuse(err, path,
+                      "unknown service \"%.*s\" in action \"%.*s\" (coffer has s3 and admin)",
+                      QS(svc), QS(s));
     if (name.len == 0)
         return refuse(err, path, "action \"%.*s\" has no action name", QS(s));
     for (size_t i = 0; i < name.len; i++)
@@ -545,7 +556,7 @@ static cf_rc check_action(cf_str s, const char *path, cf_policy_error *err)
     if (cf_str_ieq_c(svc, "admin")) {
         /* coffer owns the admin actions: a name matching none of them is a typo. */
         for (size_t i = 0; i < sizeof(admin_actions) / sizeof(admin_actions[0]); i++)
-            if (glob_run(name, cf_str_c(admin_actions[i]), true, false))
+            if (glob_run(name, cf_str_c(admin_actions[i]), true))
                 return CF_OK;
         return refuse(err, path, "\"%.*s\" matches no admin action", QS(s));
     }
@@ -577,13 +588,13 @@ static cf_rc check_resource(cf_str s, const char *path, cf_policy_error *err)
             glob_intersects(rest, CF_STR("bucket/*"), false))
             return CF_OK;
         return refuse(err, path,
-                    "unknown admin resource \"%.*s\" (expected " ADMIN_ARN
-                    "credential/<id> or " ADMIN_ARN "bucket/<name>)",
-                    QS(s));
+                      "unknown admin resource \"%.*s\" (expected " ADMIN_ARN
+                      "credential/<id> or " ADMIN_ARN "bucket/<name>)",
+                      QS(s));
     }
-    return refuse(err, path,
-                "resource \"%.*s\" must be \"*\" or an ARN starting with " S3_ARN " or " ADMIN_ARN,
-                QS(s));
+    return refuse(
+        err, path,
+        "resource \"%.*s\" must be \"*\" or an ARN starting with " S3_ARN " or " ADMIN_ARN, QS(s));
 }
 
 static cf_str jstr(json_t *v)
@@ -592,9 +603,8 @@ static cf_str jstr(json_t *v)
 }
 
 /* Action, NotAction, Resource or NotResource: a string or a non-empty array of strings. */
-static cf_rc parse_patterns(cf_arena *a, json_t *v, const char *path, const char *name,
-                            bool action, cf_str **out, size_t *n, bool *array,
-                            cf_policy_error *err)
+static cf_rc parse_patterns(cf_arena *a, json_t *v, const char *path, const char *name, bool action,
+                            cf_str **out, size_t *n, bool *array, cf_policy_error *err)
 {
     size_t count;
     cf_rc rc;
@@ -624,7 +634,7 @@ static cf_rc parse_patterns(cf_arena *a, json_t *v, const char *path, const char
             return refuse(err, ip, "empty %s entry", name);
         if (s.len > MAX_PATTERN)
             return refuse(err, ip, "%s entry is %zu bytes; at most %d allowed", name, s.len,
-                        MAX_PATTERN);
+                          MAX_PATTERN);
         rc = action ? check_action(s, ip, err) : check_resource(s, ip, err);
         if (rc != CF_OK)
             return rc;
@@ -698,9 +708,9 @@ static cf_rc parse_value(cf_arena *a, const pcond *c, json_t *v, const char *pat
         if (s.p && parse_date(s, &out->n))
             return CF_OK;
         return refuse(err, path,
-                    "%s values must be dates: ISO 8601 such as 2026-01-01T00:00:00Z, or "
-                    "epoch seconds",
-                    c->op->name);
+                      "%s values must be dates: ISO 8601 such as 2026-01-01T00:00:00Z, or "
+                      "epoch seconds",
+                      c->op->name);
     case F_BOOL:
     case F_NULL:
         if (parse_bool_value(v, &out->n))
@@ -730,9 +740,9 @@ static cf_rc parse_cond_key(cf_arena *a, const opdef *op, bool if_exists, const 
             break;
     if (k == NKEYS)
         return refuse(err, path,
-                    "unknown condition key \"%.*s\" (supported: aws:SourceIp, aws:CurrentTime, "
-                    "aws:EpochTime, aws:SecureTransport, s3:prefix, s3:delimiter, s3:max-keys)",
-                    QS(cf_str_c(keyname)));
+                      "unknown condition key \"%.*s\" (supported: aws:SourceIp, aws:CurrentTime, "
+                      "aws:EpochTime, aws:SecureTransport, s3:prefix, s3:delimiter, s3:max-keys)",
+                      QS(cf_str_c(keyname)));
     if (op->f != F_NULL && !(keydefs[k].fams & (1u << op->f)))
         return refuse(err, path, "operator %s does not apply to %s", op->name, keydefs[k].name);
     c->op = op;
@@ -779,11 +789,11 @@ static cf_rc parse_condition(cf_arena *a, json_t *cv, const char *path, stmt *st
         path_key(op_path, path, opname);
         if (strncmp(opname, "ForAnyValue:", 12) == 0 || strncmp(opname, "ForAllValues:", 13) == 0)
             return refuse(err, op_path,
-                        "set operators (ForAnyValue:, ForAllValues:) are not supported: "
-                        "every supported key has a single value");
+                          "set operators (ForAnyValue:, ForAllValues:) are not supported: "
+                          "every supported key has a single value");
         if (!find_op(opname, &if_exists))
             return refuse(err, op_path, "unknown condition operator \"%.*s\"",
-                        QS(cf_str_c(opname)));
+                          QS(cf_str_c(opname)));
         if (!json_is_object(keys))
             return refuse(err, op_path, "%s must be an object of condition keys", opname);
         if (json_object_size(keys) == 0)
@@ -851,7 +861,7 @@ static cf_rc parse_statement(cf_arena *a, json_t *o, const char *path, stmt *st,
             cond = v;
         } else if (strcmp(key, "Principal") == 0 || strcmp(key, "NotPrincipal") == 0) {
             return refuse(err, fp, "%s is not allowed: a credential's policy applies to itself",
-                        key);
+                          key);
         } else {
             return refuse(err, fp, "unknown statement field \"%.*s\"", QS(cf_str_c(key)));
         }
@@ -903,7 +913,7 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
         memset(err, 0, sizeof(*err));
     if (json.len > CF_POLICY_MAX_BYTES) {
         rc = refuse(err, "", "policy is %zu bytes; at most %u allowed", json.len,
-                  CF_POLICY_MAX_BYTES);
+                    CF_POLICY_MAX_BYTES);
         goto out;
     }
     root = json_loadb(json.p ? json.p : "", json.len, JSON_REJECT_DUPLICATES, &je);
@@ -918,8 +928,8 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
     json_object_foreach(root, key, v)
     {
         if (strcmp(key, "Version") == 0) {
-            if (!json_is_string(v) || !(cf_str_eq_c(jstr(v), "2012-10-17") ||
-                                        cf_str_eq_c(jstr(v), "2008-10-17"))) {
+            if (!json_is_string(v) ||
+                !(cf_str_eq_c(jstr(v), "2012-10-17") || cf_str_eq_c(jstr(v), "2008-10-17"))) {
                 rc = refuse(err, "Version", "Version must be \"2012-10-17\" or \"2008-10-17\"");
                 goto out;
             }
@@ -967,8 +977,7 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
             path_idx(sp, "Statement", i);
         else
             path_key(sp, "", "Statement");
-        rc = parse_statement(a, p->st_array ? json_array_get(stmts, i) : stmts, sp, &p->st[i],
-                             err);
+        rc = parse_statement(a, p->st_array ? json_array_get(stmts, i) : stmts, sp, &p->st[i], err);
         if (rc != CF_OK)
             goto out;
     }
@@ -1012,7 +1021,7 @@ static bool cond_holds_on(const pcond *q, const cval *e)
             else if (q->op->k == K_EQ_IC)
                 any = str_ieq(v->s, e->s);
             else
-                any = glob_run(v->s, e->s, false, false);
+                any = glob_run(v->s, e->s, false);
             break;
         case F_NUMERIC:
         case F_DATE:
@@ -1102,7 +1111,7 @@ static bool cond_eval(const pcond *c, ectx *x)
 static bool any_match(const cf_str *pats, size_t n, cf_str s, bool fold)
 {
     for (size_t i = 0; i < n; i++)
-        if (glob_run(pats[i], s, fold, false))
+        if (glob_run(pats[i], s, fold))
             return true;
     return false;
 }
@@ -1274,7 +1283,7 @@ static bool w_intersects(wctx *w, cf_str a, cf_str b, bool fold)
 
 static bool w_match(wctx *w, cf_str pat, cf_str s, bool fold)
 {
-    return charge(w, pat, s) && glob_run(pat, s, fold, false);
+    return charge(w, pat, s) && glob_run(pat, s, fold);
 }
 
 /* An Action or Resource element, or one pattern of it. */
@@ -1287,8 +1296,7 @@ typedef struct elem {
 /* What requests can name: coffer evaluates only s3: and admin: actions, and resources that
  * are "*" or ARNs of the two kinds. A NotAction/NotResource means "everything else" in it. */
 static const cf_str action_universe[] = {{"s3:*", 4}, {"admin:*", 7}};
-static const cf_str resource_universe[] = {{"arn:aws:s3:::*", 14},
-                                           {"arn:coffer:admin:::*", 20}};
+static const cf_str resource_universe[] = {{"arn:aws:s3:::*", 14}, {"arn:coffer:admin:::*", 20}};
 
 static bool any_within(wctx *w, cf_str a, const cf_str *bs, size_t n, bool fold)
 {
@@ -1330,8 +1338,7 @@ static bool elem_covered(wctx *w, elem c, elem p, bool action)
     for (size_t k = 0; k < 2; k++)
         if (!any_within(w, u[k], c.v, c.n, fold) && !any_within(w, u[k], p.v, p.n, fold))
             return false;
-    if (!action && !any_literal(w, c.v, c.n, CF_STR("*")) &&
-        !any_literal(w, p.v, p.n, CF_STR("*")))
+    if (!action && !any_literal(w, c.v, c.n, CF_STR("*")) && !any_literal(w, p.v, p.n, CF_STR("*")))
         return false;
     return true;
 }
@@ -1397,8 +1404,7 @@ static bool string_excluded(wctx *w, const pcond *c, cf_str qv, kind qk)
         if (ck == K_EQ && qk == K_EQ && charge(w, cv, qv) && cf_str_eq(cv, qv))
             return true;
         /* c excludes every case variant of cv: that covers qv and its variants */
-        if (ck == K_EQ_IC && (qk == K_EQ || qk == K_EQ_IC) && charge(w, cv, qv) &&
-            str_ieq(cv, qv))
+        if (ck == K_EQ_IC && (qk == K_EQ || qk == K_EQ_IC) && charge(w, cv, qv) && str_ieq(cv, qv))
             return true;
     }
     return false;
@@ -1569,8 +1575,8 @@ static elem child_item(const cf_str *v, size_t n, bool neg, size_t i)
     return e;
 }
 
-static void describe_item(char *out, size_t size, const cf_str *v, size_t n, bool neg,
-                          size_t i, const char *notname)
+static void describe_item(char *out, size_t size, const cf_str *v, size_t n, bool neg, size_t i,
+                          const char *notname)
 {
     int r;
     if (neg)
@@ -1635,11 +1641,11 @@ bool cf_policy_within(const cf_policy *child, const cf_policy *parent, cf_policy
                 if (mask_and3_any(&am, &rm, &cm))
                     continue;
                 describe_item(ad, sizeof(ad), c->act, c->nact, c->not_action, ai, "NotAction");
-                describe_item(rd, sizeof(rd), c->res, c->nres, c->not_resource, ri,
-                              "NotResource");
-                (void)refuse(err, sp, "%s%s%.*s%s allows %s on %s%s, which the parent's policy does not",
-                           sp, sid.len ? " (" : "", QS(sid), sid.len ? ")" : "", ad, rd,
-                           c->ncond ? " (under its conditions)" : "");
+                describe_item(rd, sizeof(rd), c->res, c->nres, c->not_resource, ri, "NotResource");
+                (void)refuse(err, sp,
+                             "%s%s%.*s%s allows %s on %s%s, which the parent's policy does not", sp,
+                             sid.len ? " (" : "", QS(sid), sid.len ? ")" : "", ad, rd,
+                             c->ncond ? " (under its conditions)" : "");
                 return false;
             }
         }
@@ -1657,9 +1663,9 @@ static const char *const level_names[] = {"object-read-only", "object-read-write
 static const char *const acts_obj_read[] = {"s3:GetObject", "s3:GetObjectTagging",
                                             "s3:ListMultipartUploadParts"};
 static const char *const acts_obj_write[] = {
-    "s3:GetObject",         "s3:GetObjectTagging", "s3:ListMultipartUploadParts",
-    "s3:PutObject",         "s3:DeleteObject",     "s3:AbortMultipartUpload",
-    "s3:PutObjectTagging",  "s3:DeleteObjectTagging"};
+    "s3:GetObject",        "s3:GetObjectTagging",   "s3:ListMultipartUploadParts",
+    "s3:PutObject",        "s3:DeleteObject",       "s3:AbortMultipartUpload",
+    "s3:PutObjectTagging", "s3:DeleteObjectTagging"};
 static const char *const acts_bucket_read[] = {"s3:ListBucket", "s3:GetBucketLocation"};
 static const char *const acts_bucket_write[] = {"s3:ListBucket", "s3:GetBucketLocation",
                                                 "s3:ListBucketMultipartUploads"};
@@ -1859,8 +1865,8 @@ static json_t *expand(const shorthand *sh)
                                 rw ? acts_admin_all : acts_admin_read, rw ? 1 : 2,
                                 admin_bucket_arns(sh), NULL);
     }
-    ok = ok && add_stmt(st, "ListAllMyBuckets", adm ? acts_lamb_admin : acts_lamb_obj,
-                        adm ? 2 : 1, one_str("*"), NULL);
+    ok = ok && add_stmt(st, "ListAllMyBuckets", adm ? acts_lamb_admin : acts_lamb_obj, adm ? 2 : 1,
+                        one_str("*"), NULL);
     json_decref(st);
     if (!ok) {
         json_decref(pol);
@@ -1897,7 +1903,7 @@ static cf_rc sh_list(json_t *v, const char *name, size_t max, cf_str *out, size_
                 return refuse(err, ip, "empty prefix (omit prefixes to cover whole buckets)");
             if (s.len > SH_MAX_PREFIX)
                 return refuse(err, ip, "prefix is %zu bytes; at most %d allowed", s.len,
-                            SH_MAX_PREFIX);
+                              SH_MAX_PREFIX);
             if (has_wild(s))
                 return refuse(err, ip, "a prefix cannot contain '*' or '?'");
             if (has_variable(s))
@@ -1938,7 +1944,7 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
     cf_buf_reset(out);
     if (shorthand_json.len > CF_POLICY_MAX_BYTES) {
         rc = refuse(err, "", "shorthand is %zu bytes; at most %u allowed", shorthand_json.len,
-                  CF_POLICY_MAX_BYTES);
+                    CF_POLICY_MAX_BYTES);
         goto out;
     }
     root = json_loadb(shorthand_json.p ? shorthand_json.p : "", shorthand_json.len,
@@ -1963,7 +1969,7 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
             path_t fp;
             path_key(fp, "", key);
             rc = refuse(err, fp, "unknown field \"%.*s\" (expected permission, buckets, prefixes)",
-                      QS(cf_str_c(key)));
+                        QS(cf_str_c(key)));
             goto out;
         }
     }
@@ -1981,8 +1987,8 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
             break;
     if (lvl == 4) {
         rc = refuse(err, "permission",
-                  "permission must be \"admin-read-write\", \"admin-read-only\", "
-                  "\"object-read-write\" or \"object-read-only\"");
+                    "permission must be \"admin-read-write\", \"admin-read-only\", "
+                    "\"object-read-write\" or \"object-read-only\"");
         goto out;
     }
     sh->lvl = (level)lvl;
@@ -1999,7 +2005,7 @@ cf_rc cf_policy_from_shorthand(cf_str shorthand_json, cf_buf *out, cf_policy_err
     }
     if (sh->np * sh->nb > MAX_LIST) {
         rc = refuse(err, "prefixes", "%zu buckets x %zu prefixes; at most %d combinations allowed",
-                  sh->nb, sh->np, MAX_LIST);
+                    sh->nb, sh->np, MAX_LIST);
         goto out;
     }
     pol = expand(sh);

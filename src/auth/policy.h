@@ -61,12 +61,12 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
  * a prefix-scoped credential can list only with a prefix inside its scope. A source_ip or
  * s3_max_keys that does not parse satisfies no positive operator (and every Not... one). */
 typedef struct cf_authz_req {
-    cf_str action;     /* "s3:GetObject" */
-    cf_str resource;   /* "arn:aws:s3:::bucket/key", "arn:aws:s3:::bucket", "*" */
-    cf_str source_ip;  /* textual IPv4 or IPv6 */
+    cf_str action;    /* "s3:GetObject" */
+    cf_str resource;  /* "arn:aws:s3:::bucket/key", "arn:aws:s3:::bucket", "*" */
+    cf_str source_ip; /* textual IPv4 or IPv6 */
     int64_t now_ms;
     bool secure_transport;
-    cf_str s3_prefix;    /* ListBucket's prefix parameter */
+    cf_str s3_prefix; /* ListBucket's prefix parameter */
     cf_str s3_delimiter;
     cf_str s3_max_keys;
 } cf_authz_req;

@@ -397,7 +397,14 @@ static cf_s3err load_principal(cf_s3_req *q)
         break;
     case CF_PRINCIPAL_UNKNOWN:
     case CF_PRINCIPAL_INACTIVE:
-        e = q->authn.temporary ? CF_S3_ExpiredToken : CF_S3_InvalidAccessKeyId;
+        /* A revoked key reads as unknown, as in S3; a temporary credential whose own time is
+         * up has expired, one whose parent was cut off is simply refused. */
+        if (!q->authn.temporary)
+            e = CF_S3_InvalidAccessKeyId;
+        else if (now >= q->authn.temp.expires_ms)
+            e = CF_S3_ExpiredToken;
+        else
+            e = CF_S3_AccessDenied;
         break;
     case CF_PRINCIPAL_IP:
         e = CF_S3_AccessDenied;

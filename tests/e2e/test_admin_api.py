@@ -882,3 +882,28 @@ def test_no_secret_in_clear_at_rest_or_in_log(start_admin_server):
             if s in (ROOT_TOKEN, ROOT_SK) and path.endswith("stdout"):
                 continue  # the root's secrets are shown to the operator once, at first start
             assert s.encode() not in text, "%s... appears in %s" % (s[:6], path)
+
+
+# ---------------------------------------------------------------- failed authentications
+
+def test_failed_authentications_logged_with_address(admin_server, root_api, make_bucket):
+    # The issue: "Failed authentications are counted per source address and logged."
+    b = make_bucket()
+    mark = admin_server.log_mark()
+    for _ in range(3):
+        assert root_api.get("/v1/credentials/self", token="cft_" + "w" * 43).status == 401
+    text = admin_server.log_since(mark)
+    admin_lines = [l for l in text.splitlines() if "127.0.0.1" in l and "auth" in l.lower()]
+    assert admin_lines, "no log line for failed admin authentications:\n" + text[-2000:]
+
+    mark = admin_server.log_mark()
+    bad = s3_client(admin_server, ROOT_AK, "w" * 40)
+    for _ in range(3):
+        assert s3_outcome(bad.list_objects_v2, Bucket=b) == (403, "SignatureDoesNotMatch")
+    unknown = s3_client(admin_server, "CFUNKNOWNKEY00000000", "w" * 40)
+    assert s3_outcome(unknown.list_buckets) == (403, "InvalidAccessKeyId")
+    text = admin_server.log_since(mark)
+    s3_lines = [l for l in text.splitlines()
+                if "127.0.0.1" in l and ("auth" in l.lower() or "Signature" in l)]
+    assert s3_lines, "no log line with the source address for failed S3 " \
+        "authentications:\n" + text[-2000:]

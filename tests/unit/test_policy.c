@@ -13,6 +13,9 @@
 /* The .c itself, to reach parse_date and glob_intersects. */
 #include "auth/policy.c"
 
+/* Request tables leave trailing fields out: absent values, NULL. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 #define ALLOW CF_POLICY_ALLOW
 #define DENY  CF_POLICY_DENY
 #define IMPL  CF_POLICY_IMPLICIT_DENY
@@ -48,7 +51,7 @@ static cf_policy *parse_ok(const char *json)
 }
 
 /* Expands a shorthand and parses the result. */
-static cf_policy *shorthand(const char *sh)
+static cf_policy *sh_policy(const char *sh)
 {
     cf_buf b;
     cf_policy_error e;
@@ -104,8 +107,8 @@ static void run_eval_cases(const eval_case *cases, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         const eval_case *c = &cases[i];
-        cf_policy *p = strncmp(c->policy, "{\"permission\"", 13) == 0 ? shorthand(c->policy)
-                                                                        : parse_ok(c->policy);
+        cf_policy *p = strncmp(c->policy, "{\"permission\"", 13) == 0 ? sh_policy(c->policy)
+                                                                      : parse_ok(c->policy);
         for (size_t j = 0; j < MAX_RQ && c->reqs[j].action; j++) {
             const rq *q = &c->reqs[j];
             cf_authz_req r = mkreq(q);
@@ -168,8 +171,7 @@ static const perr_case parse_errors[] = {
     {ST("{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\",\"NotResource\":\"*\"}"),
      "Statement[0].NotResource", "not both"},
     {ST("{" OKS ",\"Principal\":\"*\"}"), "Statement[0].Principal", "not allowed"},
-    {ST("{" OKS ",\"NotPrincipal\":{\"AWS\":\"x\"}}"), "Statement[0].NotPrincipal",
-     "not allowed"},
+    {ST("{" OKS ",\"NotPrincipal\":{\"AWS\":\"x\"}}"), "Statement[0].NotPrincipal", "not allowed"},
     {ST("{" OKS ",\"Effects\":\"Allow\"}"), "Statement[0].Effects",
      "unknown statement field \"Effects\""},
     {ST("{" OKS ",\"Sid\":5}"), "Statement[0].Sid", "Sid must be a string"},
@@ -241,8 +243,7 @@ static const perr_case parse_errors[] = {
      "must be an object of condition keys"},
     {COND("{\"StringLike\":{}}"), "Statement[0].Condition.StringLike", "names no condition key"},
     {COND("{\"StringLike\":{\"aws:username\":\"x\"}}"),
-     "Statement[0].Condition.StringLike.aws:username",
-     "unknown condition key \"aws:username\""},
+     "Statement[0].Condition.StringLike.aws:username", "unknown condition key \"aws:username\""},
     {COND("{\"StringLike\":{\"s3:prefix\":\"a\",\"s3:versionid\":\"x\"}}"),
      "Statement[0].Condition.StringLike.s3:versionid", "unknown condition key"},
     {COND("{\"IpAddress\":{\"s3:prefix\":\"10.0.0.0/8\"}}"),
@@ -298,16 +299,16 @@ static const perr_case parse_errors[] = {
      "Statement[0].Condition.NumericLessThan.s3:max-keys[1]", "must be integers"},
     {COND("{\"StringLike\":{\"s3:prefix\":5}}"), "Statement[0].Condition.StringLike.s3:prefix",
      "must be strings"},
-    {COND("{\"StringLike\":{\"s3:prefix\":true}}"),
-     "Statement[0].Condition.StringLike.s3:prefix", "must be strings"},
+    {COND("{\"StringLike\":{\"s3:prefix\":true}}"), "Statement[0].Condition.StringLike.s3:prefix",
+     "must be strings"},
     {COND("{\"StringLike\":{\"s3:prefix\":\"home/${aws:username}/*\"}}"),
      "Statement[0].Condition.StringLike.s3:prefix", "policy variables"},
     {COND("{\"StringLike\":{\"s3:prefix\":[]}}"), "Statement[0].Condition.StringLike.s3:prefix",
      "no condition value"},
     {COND("{\"StringLike\":{\"s3:prefix\":{}}}"), "Statement[0].Condition.StringLike.s3:prefix",
      "a value or an array"},
-    {COND("{\"StringLike\":{\"s3:prefix\":null}}"),
-     "Statement[0].Condition.StringLike.s3:prefix", "a value or an array"},
+    {COND("{\"StringLike\":{\"s3:prefix\":null}}"), "Statement[0].Condition.StringLike.s3:prefix",
+     "a value or an array"},
     {COND("{\"StringLike\":{\"s3:prefix\":[\"a\",null]}}"),
      "Statement[0].Condition.StringLike.s3:prefix[1]", "must be strings"},
     /* the error names the second statement */
@@ -329,8 +330,8 @@ static void test_parse_errors(void **state)
                      c->json);
         assert_null(p);
         if (strcmp(e.field, c->field) != 0 || !strstr(e.message, c->msg))
-            fail_msg("case %zu: got \"%s\": %s\nwant \"%s\": ...%s...\n%s", i, e.field,
-                     e.message, c->field, c->msg, c->json);
+            fail_msg("case %zu: got \"%s\": %s\nwant \"%s\": ...%s...\n%s", i, e.field, e.message,
+                     c->field, c->msg, c->json);
     }
 }
 
@@ -393,8 +394,8 @@ static void test_parse_limits(void **state)
         cf_buf_init(&b, 1 << 20);
         assert_int_equal(cf_buf_append_c(&b, "{\"Statement\":[{" OKS ",\"Condition\":{"), 0);
         for (int op = 0; op < 6; op++) {
-            static const char *const ops[] = {"StringLike",    "StringNotLike",
-                                              "StringEquals",  "StringNotEquals",
+            static const char *const ops[] = {"StringLike",         "StringNotLike",
+                                              "StringEquals",       "StringNotEquals",
                                               "StringLikeIfExists", "StringEqualsIfExists"};
             assert_int_equal(cf_buf_printf(&b, "%s\"%s\":{", op ? "," : "", ops[op]), 0);
             for (int k = 0; k < 20; k++) {
@@ -412,16 +413,17 @@ static void test_parse_limits(void **state)
         cf_buf_free(&b);
     }
     /* a long pattern */
-    j = build("{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"arn:aws:s3:::b/",
-              "%.0zuaaaaaaaaaaaaaaaaaaaa", 110, "\"}]}");
+    j = build(
+        "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"arn:aws:s3:::b/",
+        "%.0zuaaaaaaaaaaaaaaaaaaaa", 110, "\"}]}");
     {
         /* build() put commas between items; the resource is then still one string */
         expect_error(j, "Statement[0].Resource", "at most 2048");
     }
     free(j);
     /* the size limit */
-    j = build("{\"Statement\":[{" OKS ",\"Sid\":\"", "%.0zuxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-              2100, "\"}]}");
+    j = build("{\"Statement\":[{" OKS ",\"Sid\":\"", "%.0zuxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 2100,
+              "\"}]}");
     expect_error(j, "", "at most 65536");
     free(j);
 }
@@ -480,8 +482,10 @@ static void test_parse_ok(void **state)
 
 static const eval_case basic_cases[] = {
     /* Deny wins over Allow; nothing matched: implicit deny */
-    {"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b1/*\"},"
-     "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b1/keep/*\"}]}",
+    {"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b1/"
+     "*\"},"
+     "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b1/keep/"
+     "*\"}]}",
      {{"s3:GetObject", S3("b1/x"), ALLOW},
       {"s3:DeleteObject", S3("b1/x"), ALLOW},
       {"s3:DeleteObject", S3("b1/keep/x"), DENY},
@@ -572,13 +576,13 @@ static void test_eval_basic(void **state)
     }
 }
 
-#define GET      "s3:GetObject", S3("b/k")
-#define LIST     "s3:ListBucket", S3("b")
-#define ALLOW_IF(c)                                                                            \
-    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" c \
-    "}]}"
-#define DENY_IF(c)                                                                             \
-    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"           \
+#define GET  "s3:GetObject", S3("b/k")
+#define LIST "s3:ListBucket", S3("b")
+#define ALLOW_IF(c)                                                                                \
+    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\","                \
+    "\"Condition\":" c "}]}"
+#define DENY_IF(c)                                                                                 \
+    "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"               \
     "{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" c "}]}"
 
 static const eval_case cond_cases[] = {
@@ -691,9 +695,9 @@ static const eval_case cond_cases[] = {
      {{GET, ALLOW, NULL, NULL, NULL, NULL, T2026}, {GET, IMPL, NULL, NULL, NULL, NULL, T2026 + 1}}},
     {ALLOW_IF("{\"DateGreaterThan\":{\"aws:CurrentTime\":1767225600}}"),
      {{GET, IMPL, NULL, NULL, NULL, NULL, T2026}, {GET, ALLOW, NULL, NULL, NULL, NULL, T2026 + 1}}},
-    {ALLOW_IF("{\"DateGreaterThanEquals\":{\"aws:CurrentTime\":\"2025-12-31T19:00:00.000-05:00\"}}"),
-     {{GET, ALLOW, NULL, NULL, NULL, NULL, T2026},
-      {GET, IMPL, NULL, NULL, NULL, NULL, T2026 - 1}}},
+    {ALLOW_IF(
+         "{\"DateGreaterThanEquals\":{\"aws:CurrentTime\":\"2025-12-31T19:00:00.000-05:00\"}}"),
+     {{GET, ALLOW, NULL, NULL, NULL, NULL, T2026}, {GET, IMPL, NULL, NULL, NULL, NULL, T2026 - 1}}},
     {ALLOW_IF("{\"DateEquals\":{\"aws:CurrentTime\":\"2026-01-01\"}}"),
      {{GET, ALLOW, NULL, NULL, NULL, NULL, T2026}, {GET, IMPL, NULL, NULL, NULL, NULL, T2026 + 1}}},
     {ALLOW_IF("{\"DateNotEquals\":{\"aws:CurrentTime\":\"2026-01-01\"}}"),
@@ -714,9 +718,11 @@ static const eval_case cond_cases[] = {
      {{GET, ALLOW, NULL, NULL, NULL, NULL, T2026 - 1}, {GET, IMPL, NULL, NULL, NULL, NULL, T2026}}},
     /* Bool on aws:SecureTransport: strings or JSON booleans */
     {DENY_IF("{\"Bool\":{\"aws:SecureTransport\":\"false\"}}"),
-     {{GET, DENY, NULL, NULL, NULL, NULL, 0, false}, {GET, ALLOW, NULL, NULL, NULL, NULL, 0, true}}},
+     {{GET, DENY, NULL, NULL, NULL, NULL, 0, false},
+      {GET, ALLOW, NULL, NULL, NULL, NULL, 0, true}}},
     {ALLOW_IF("{\"Bool\":{\"aws:SecureTransport\":true}}"),
-     {{GET, IMPL, NULL, NULL, NULL, NULL, 0, false}, {GET, ALLOW, NULL, NULL, NULL, NULL, 0, true}}},
+     {{GET, IMPL, NULL, NULL, NULL, NULL, 0, false},
+      {GET, ALLOW, NULL, NULL, NULL, NULL, 0, true}}},
     /* keys within an operator AND; values OR */
     {ALLOW_IF("{\"StringEquals\":{\"s3:prefix\":[\"a/\",\"b/\"],\"s3:delimiter\":\"/\"}}"),
      {{LIST, ALLOW, NULL, "a/", "/"},
@@ -975,8 +981,9 @@ static void test_shorthand_text(void **state)
     /* bucket and prefix order is kept; every bucket x prefix pair is an object resource */
     j = expand_ok("{\"permission\":\"object-read-write\",\"buckets\":[\"bkt2\",\"bkt1\"],"
                   "\"prefixes\":[\"b/\",\"a/\"]}");
-    assert_non_null(strstr(j, "\"Resource\": [\"arn:aws:s3:::bkt2/b/*\", \"arn:aws:s3:::bkt2/a/*\", "
-                              "\"arn:aws:s3:::bkt1/b/*\", \"arn:aws:s3:::bkt1/a/*\"]"));
+    assert_non_null(strstr(j,
+                           "\"Resource\": [\"arn:aws:s3:::bkt2/b/*\", \"arn:aws:s3:::bkt2/a/*\", "
+                           "\"arn:aws:s3:::bkt1/b/*\", \"arn:aws:s3:::bkt1/a/*\"]"));
     assert_non_null(strstr(j, "[\"b/*\", \"b/\", \"a/*\", \"a/\"]"));
     free(j);
     /* a prefix needing JSON escapes stays exact */
@@ -1041,10 +1048,8 @@ static const sherr_case shorthand_errors[] = {
     {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[\"a?\"]}", "prefixes[0]",
      "cannot contain '*' or '?'"},
     {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[\"\"]}", "prefixes[0]", "empty prefix"},
-    {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[\"${aws:username}/\"]}", "prefixes[0]",
-     "${"},
-    {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[\"p/\",\"p/\"]}", "prefixes[1]",
-     "duplicate"},
+    {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[\"${aws:username}/\"]}", "prefixes[0]", "${"},
+    {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[\"p/\",\"p/\"]}", "prefixes[1]", "duplicate"},
     {"{" PERM ",\"buckets\":[\"bkt1\"],\"prefixes\":[{}]}", "prefixes[0]", "must be strings"},
     {"{" PERM ",\"prefixes\":[\"p/\"]}", "prefixes", "prefixes need buckets"},
     {"{" PERM ",\"buckets\":[],\"prefixes\":[\"p/\"]}", "prefixes", "prefixes need buckets"},
@@ -1063,8 +1068,8 @@ static void test_shorthand_errors(void **state)
             fail_msg("case %zu: %s expanded", i, c->sh);
         assert_int_equal(b.len, 0);
         if (strcmp(e.field, c->field) != 0 || !strstr(e.message, c->msg))
-            fail_msg("case %zu: got \"%s\": %s; want \"%s\": ...%s...\n%s", i, e.field,
-                     e.message, c->field, c->msg, c->sh);
+            fail_msg("case %zu: got \"%s\": %s; want \"%s\": ...%s...\n%s", i, e.field, e.message,
+                     c->field, c->msg, c->sh);
     }
     /* list limits */
     {
@@ -1107,8 +1112,7 @@ static void test_shorthand_errors(void **state)
         cf_policy_error e;
         cf_buf small;
         cf_buf_init(&small, 64);
-        assert_int_equal(cf_policy_from_shorthand(CF_STR("{" PERM "}"), &small, &e),
-                         CF_ETOOBIG);
+        assert_int_equal(cf_policy_from_shorthand(CF_STR("{" PERM "}"), &small, &e), CF_ETOOBIG);
         assert_int_equal(small.len, 0);
         cf_buf_free(&small);
     }
@@ -1123,10 +1127,9 @@ typedef struct touch_case {
 } touch_case;
 
 static const touch_case touch_cases[] = {
-    {"{\"permission\":\"object-read-only\",\"buckets\":[\"bkt1\"],\"prefixes\":[\"u1/\"]}",
-     "bkt1", "bkt2 bkt10 bkt"},
-    {"{\"permission\":\"object-read-write\",\"buckets\":[\"bkt1\",\"bkt2\"]}", "bkt1 bkt2",
-     "bkt3"},
+    {"{\"permission\":\"object-read-only\",\"buckets\":[\"bkt1\"],\"prefixes\":[\"u1/\"]}", "bkt1",
+     "bkt2 bkt10 bkt"},
+    {"{\"permission\":\"object-read-write\",\"buckets\":[\"bkt1\",\"bkt2\"]}", "bkt1 bkt2", "bkt3"},
     {"{\"permission\":\"object-read-only\"}", "bkt1 any-bucket", ""},
     {"{\"permission\":\"admin-read-write\",\"buckets\":[\"bkt1\"]}", "bkt1", "bkt2"},
     {"{\"permission\":\"admin-read-only\"}", "bkt1 bkt2", ""},
@@ -1190,8 +1193,8 @@ static void test_may_touch_bucket(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(touch_cases) / sizeof(touch_cases[0]); i++) {
         const touch_case *c = &touch_cases[i];
-        cf_policy *p = strncmp(c->policy, "{\"permission\"", 13) == 0 ? shorthand(c->policy)
-                                                                        : parse_ok(c->policy);
+        cf_policy *p = strncmp(c->policy, "{\"permission\"", 13) == 0 ? sh_policy(c->policy)
+                                                                      : parse_ok(c->policy);
         check_touch(p, c->yes, true, i);
         check_touch(p, c->no, false, i);
     }
@@ -1210,8 +1213,8 @@ typedef struct within_case {
 #define B1             ",\"buckets\":[\"bkt1\"]"
 #define B12            ",\"buckets\":[\"bkt1\",\"bkt2\"]"
 #define B1P(p)         ",\"buckets\":[\"bkt1\"],\"prefixes\":[" p "]"
-#define ROOT                                                                                   \
-    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:*\","    \
+#define ROOT                                                                                       \
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:*\","       \
     "\"admin:*\"],\"Resource\":\"*\"}]}"
 
 static const within_case within_shorthands[] = {
@@ -1229,10 +1232,8 @@ static const within_case within_shorthands[] = {
     {SH("object-read-only", B1P("\"u1/\"")), SH("object-read-only", B1P("\"u1/a/\"")), false},
     {SH("object-read-only", B1P("\"u1\"")), SH("object-read-only", B1P("\"u1/\"")), false},
     {SH("object-read-only", B1P("\"u1/\"")), SH("object-read-only", B1P("\"u1\"")), true},
-    {SH("object-read-only", B1P("\"u1/\",\"u2/\"")), SH("object-read-only", B1P("\"u1/\"")),
-     false},
-    {SH("object-read-only", B1P("\"u1/\"")), SH("object-read-only", B1P("\"u1/\",\"u2/\"")),
-     true},
+    {SH("object-read-only", B1P("\"u1/\",\"u2/\"")), SH("object-read-only", B1P("\"u1/\"")), false},
+    {SH("object-read-only", B1P("\"u1/\"")), SH("object-read-only", B1P("\"u1/\",\"u2/\"")), true},
     {SH("object-read-only", B1P("\"u2/x/\"")), SH("object-read-write", B1P("\"u1/\",\"u2/\"")),
      true},
     {SH("object-read-write", B1P("\"u1/\"")), SH("object-read-only", B1P("\"u1/\"")), false},
@@ -1306,10 +1307,13 @@ static const within_case within_customs[] = {
     {ST("{\"Effect\":\"Allow\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::b/*\"}"),
      ST("{\"Effect\":\"Deny\",\"Action\":\"*\",\"Resource\":\"*\"}"), false},
     /* NotAction in the child: the universe is s3:* and admin:* */
-    {ST("{\"Effect\":\"Allow\",\"NotAction\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b/*\"}"),
+    {ST("{\"Effect\":\"Allow\",\"NotAction\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b/"
+        "*\"}"),
      ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b/*\"}"), false},
-    {ST("{\"Effect\":\"Allow\",\"NotAction\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b/*\"}"),
-     ST("{\"Effect\":\"Allow\",\"Action\":[\"s3:*\",\"admin:*\"],\"Resource\":\"arn:aws:s3:::b/*\"}"),
+    {ST("{\"Effect\":\"Allow\",\"NotAction\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b/"
+        "*\"}"),
+     ST("{\"Effect\":\"Allow\",\"Action\":[\"s3:*\",\"admin:*\"],\"Resource\":\"arn:aws:s3:::b/"
+        "*\"}"),
      true},
     {ST("{\"Effect\":\"Allow\",\"NotAction\":\"admin:*\",\"Resource\":\"arn:aws:s3:::b/*\"}"),
      ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b/*\"}"), true},
@@ -1341,11 +1345,14 @@ static const within_case within_customs[] = {
      true},
 };
 
-#define WC(c, p, want)                                                                         \
-    {ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" c "}"),   \
-     ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" p "}"),   \
-     want}
-#define NOC ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}")
+#define WC(c, p, want)                                                                             \
+    {                                                                                              \
+        ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" c "}"),   \
+            ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" p     \
+               "}"),                                                                               \
+            want                                                                                   \
+    }
+#define NOC       ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}")
 #define IP(op, v) "{\"" op "\":{\"aws:SourceIp\":" v "}}"
 #define DT(op, v) "{\"" op "\":{\"aws:CurrentTime\":\"" v "\"}}"
 #define PX(op, v) "{\"" op "\":{\"s3:prefix\":" v "}}"
@@ -1353,19 +1360,18 @@ static const within_case within_customs[] = {
 
 static const within_case within_conditions[] = {
     /* a parent without conditions covers any child; never the reverse */
-    {ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":"
-        IP("IpAddress", "\"10.0.0.0/8\"") "}"),
+    {ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" IP(
+         "IpAddress", "\"10.0.0.0/8\"") "}"),
      NOC, true},
     {NOC,
-     ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":"
-        IP("IpAddress", "\"10.0.0.0/8\"") "}"),
+     ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" IP(
+         "IpAddress", "\"10.0.0.0/8\"") "}"),
      false},
     /* addresses */
     WC(IP("IpAddress", "\"10.1.0.0/16\""), IP("IpAddress", "\"10.0.0.0/8\""), true),
     WC(IP("IpAddress", "\"10.0.0.0/8\""), IP("IpAddress", "\"10.1.0.0/16\""), false),
     WC(IP("IpAddress", "[\"10.1.0.0/16\",\"10.2.0.1\"]"), IP("IpAddress", "\"10.0.0.0/8\""), true),
-    WC(IP("IpAddress", "[\"10.1.0.0/16\",\"11.0.0.1\"]"), IP("IpAddress", "\"10.0.0.0/8\""),
-       false),
+    WC(IP("IpAddress", "[\"10.1.0.0/16\",\"11.0.0.1\"]"), IP("IpAddress", "\"10.0.0.0/8\""), false),
     WC(IP("IpAddress", "\"10.1.0.0/16\""), IP("IpAddress", "[\"192.168.0.0/16\",\"10.0.0.0/8\"]"),
        true),
     WC(IP("IpAddress", "\"2001:db8:1::/48\""), IP("IpAddress", "\"2001:db8::/32\""), true),
@@ -1380,8 +1386,7 @@ static const within_case within_conditions[] = {
     /* ...IfExists: the child may not admit a missing key the parent refuses */
     WC(IP("IpAddress", "\"10.0.0.0/8\""), IP("IpAddressIfExists", "\"10.0.0.0/8\""), true),
     WC(IP("IpAddressIfExists", "\"10.0.0.0/8\""), IP("IpAddress", "\"10.0.0.0/8\""), false),
-    WC(IP("IpAddressIfExists", "\"10.1.0.0/16\""), IP("IpAddressIfExists", "\"10.0.0.0/8\""),
-       true),
+    WC(IP("IpAddressIfExists", "\"10.1.0.0/16\""), IP("IpAddressIfExists", "\"10.0.0.0/8\""), true),
     WC(IP("NotIpAddress", "\"10.0.0.0/8\""), IP("NotIpAddressIfExists", "\"10.0.0.0/8\""), true),
     /* dates */
     WC(DT("DateLessThan", "2026-01-01T00:00:00Z"), DT("DateLessThan", "2027-01-01T00:00:00Z"),
@@ -1466,10 +1471,10 @@ static void run_within(const within_case *cases, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
         const within_case *c = &cases[i];
-        cf_policy *ch = strncmp(c->child, "{\"permission\"", 13) == 0 ? shorthand(c->child)
-                                                                       : parse_ok(c->child);
-        cf_policy *pa = strncmp(c->parent, "{\"permission\"", 13) == 0 ? shorthand(c->parent)
-                                                                        : parse_ok(c->parent);
+        cf_policy *ch = strncmp(c->child, "{\"permission\"", 13) == 0 ? sh_policy(c->child)
+                                                                      : parse_ok(c->child);
+        cf_policy *pa = strncmp(c->parent, "{\"permission\"", 13) == 0 ? sh_policy(c->parent)
+                                                                       : parse_ok(c->parent);
         cf_policy_error e;
         bool got = cf_policy_within(ch, pa, &e);
         if (got != c->want)
@@ -1495,16 +1500,16 @@ static void test_within(void **state)
 static void test_within_message(void **state)
 {
     cf_policy_error e;
-    cf_policy *ch = shorthand(SH("object-read-write", B1P("\"u1/\"")));
-    cf_policy *pa = shorthand(SH("object-read-only", B1));
+    cf_policy *ch = sh_policy(SH("object-read-write", B1P("\"u1/\"")));
+    cf_policy *pa = sh_policy(SH("object-read-only", B1));
     (void)state;
     assert_false(cf_policy_within(ch, pa, &e));
     assert_string_equal(e.field, "Statement[0]");
     assert_non_null(strstr(e.message, "ObjectReadWrite"));
     assert_non_null(strstr(e.message, "\"s3:PutObject\" on \"arn:aws:s3:::bkt1/u1/*\""));
     /* a prefix the parent does not have: the listing statement is named */
-    ch = shorthand(SH("object-read-only", B1P("\"u2/\"")));
-    pa = shorthand(SH("object-read-only", B1P("\"u1/\"")));
+    ch = sh_policy(SH("object-read-only", B1P("\"u2/\"")));
+    pa = sh_policy(SH("object-read-only", B1P("\"u1/\"")));
     assert_false(cf_policy_within(ch, pa, &e));
     assert_string_equal(e.field, "Statement[0]");
     /* a single-object Statement is named without an index */
@@ -1528,8 +1533,9 @@ static cf_policy *stars(size_t n, size_t reps, const char *tail)
     cf_buf_init(&b, 1 << 22);
     assert_int_equal(cf_buf_append_c(&b, "{\"Statement\":["), CF_OK);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(cf_buf_printf(&b, "%s{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
-                                           "\"Resource\":\"arn:aws:s3:::",
+        assert_int_equal(cf_buf_printf(&b,
+                                       "%s{\"Effect\":\"Allow\",\"Action\":\"s3:*\","
+                                       "\"Resource\":\"arn:aws:s3:::",
                                        i ? "," : ""),
                          CF_OK);
         for (size_t k = 0; k < reps; k++)
@@ -1548,17 +1554,19 @@ static void test_within_budget(void **state)
     cf_policy_error e;
     char *cj, *pj;
     (void)state;
-    assert_false(cf_policy_within(stars(100, 500, "b"), stars(100, 500, "b"), &e));
-    assert_string_equal(e.field, "Statement[0]");
+    assert_false(cf_policy_within(stars(30, 500, "b"), stars(30, 500, "b"), &e));
+    assert_true(strncmp(e.field, "Statement[", 10) == 0);
     assert_non_null(strstr(e.message, "too complex"));
     /* short ones are judged */
     assert_true(cf_policy_within(stars(10, 10, "b"), stars(10, 10, "b"), &e));
     /* a large but ordinary pair fits */
-    cj = build("{\"Statement\":[", "{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\","
-                                   "\"s3:PutObject\"],\"Resource\":\"arn:aws:s3:::b%zu/*\"}",
+    cj = build("{\"Statement\":[",
+               "{\"Effect\":\"Allow\",\"Action\":[\"s3:GetObject\","
+               "\"s3:PutObject\"],\"Resource\":\"arn:aws:s3:::b%zu/*\"}",
                100, "]}");
-    pj = build("{\"Statement\":[", "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":"
-                                   "\"arn:aws:s3:::b%zu/*\"}",
+    pj = build("{\"Statement\":[",
+               "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":"
+               "\"arn:aws:s3:::b%zu/*\"}",
                100, "]}");
     assert_true(cf_policy_within(parse_ok(cj), parse_ok(pj), &e));
     free(cj);
@@ -1679,10 +1687,21 @@ static void test_glob_match_within(void **state)
 }
 
 static const glob_case intersections[] = {
-    {"a*", "*b", true},   {"a*", "b*", false},   {"a?", "?b", true},     {"a", "a", true},
-    {"a", "b", false},    {"", "*", true},       {"", "?", false},       {"*", "*", true},
-    {"a*c", "ab*", true}, {"a*c", "*b", false},  {"??", "a*a", true},    {"??", "a*a*a", false},
-    {"x*", "*", true},    {"credential/*", "cred*", true},           {"buckets/*", "bucket/*", false},
+    {"a*", "*b", true},
+    {"a*", "b*", false},
+    {"a?", "?b", true},
+    {"a", "a", true},
+    {"a", "b", false},
+    {"", "*", true},
+    {"", "?", false},
+    {"*", "*", true},
+    {"a*c", "ab*", true},
+    {"a*c", "*b", false},
+    {"??", "a*a", true},
+    {"??", "a*a*a", false},
+    {"x*", "*", true},
+    {"credential/*", "cred*", true},
+    {"buckets/*", "bucket/*", false},
 };
 
 static void test_glob_intersects(void **state)
@@ -1697,7 +1716,7 @@ static void test_glob_intersects(void **state)
 }
 
 /* Exhaustive check on a small alphabet: within(a, b) must imply that every string a matches,
- * b matches (soundness), and should find nearly every such pair (completeness); intersects
+ * b matches (soundness), and here finds every such pair (completeness); intersects
  * must be exact. Patterns: up to 4 of {a, b, *, ?}; strings: up to 6 of {a, b, c}, where c
  * stands for any character the patterns do not name. */
 static void test_glob_soundness(void **state)
@@ -1747,9 +1766,8 @@ static void test_glob_soundness(void **state)
             contained += all;
         }
     }
-    print_message("glob_within found %zu of %zu containments\n", found, contained);
-    if (found * 100 < contained * 95)
-        fail_msg("glob_within found only %zu of %zu containments", found, contained);
+    if (found != contained)
+        fail_msg("glob_within found %zu of %zu containments", found, contained);
 }
 
 /* ---- dates ---- */
