@@ -22,11 +22,14 @@
  * Request resources the callers build (the S3 layer and the admin API must agree on these):
  *   S3 bucket operations "arn:aws:s3:::<bucket>", object operations "arn:aws:s3:::<bucket>/<key>",
  *   ListBuckets (s3:ListAllMyBuckets) "*".
- *   admin credential actions (Create/Get/List/Update/Delete/Rotate Credential,
- *   CreateTemporaryCredential, GetAudit) "arn:coffer:admin:::credential/<id>" with the id acted
- *   on (for Create*, List and GetAudit: the credential whose subtree is concerned);
+ *   admin credential actions (Get/Update/Delete/Rotate Credential) and GetAudit
+ *   "arn:coffer:admin:::credential/<id>" with the id acted on; CreateCredential and
+ *   CreateTemporaryCredential the id of the parent the new one is made under;
  *   admin bucket actions (Create/Get/Update/Delete Bucket) "arn:coffer:admin:::bucket/<name>";
- *   admin:ListBuckets "*" (filtered with cf_policy_may_touch_bucket, like S3's ListBuckets).
+ *   admin:ListCredentials and admin:ListBuckets the whole collection, "...:credential/" or
+ *   "...:bucket/" followed by a literal '*' (so only "*" or a pattern with '*' there grants
+ *   them; the shorthand grants admin:ListBuckets on "*"); listings are filtered by the
+ *   caller (buckets with cf_policy_may_touch_bucket, like S3's ListBuckets).
  * Request actions are always "s3:..." or "admin:...": cf_policy_within relies on it. */
 #ifndef COFFER_AUTH_POLICY_H
 #define COFFER_AUTH_POLICY_H
@@ -58,8 +61,10 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
  * a condition on that key does not match, except with ...IfExists and the Not... operators).
  * Set s3_prefix (and s3_delimiter, s3_max_keys) for ListObjects (v1 and v2) and
  * ListMultipartUploads from their query parameters, .p NULL when the parameter is absent:
- * a prefix-scoped credential can list only with a prefix inside its scope. A source_ip or
- * s3_max_keys that does not parse satisfies no positive operator (and every Not... one). */
+ * a prefix-scoped credential can list only with a prefix inside its scope. Leave them NULL
+ * for every other operation, as S3 does: otherwise "?prefix=u1/" added to a GetObject would
+ * satisfy a condition written for listings. A source_ip or s3_max_keys that does not parse
+ * satisfies no positive operator (and every Not... one). */
 typedef struct cf_authz_req {
     cf_str action;    /* "s3:GetObject" */
     cf_str resource;  /* "arn:aws:s3:::bucket/key", "arn:aws:s3:::bucket", "*" */

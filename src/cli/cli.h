@@ -17,8 +17,8 @@
 #include "core/str.h"
 
 #define CF_CLI_EXIT_OK    0
-#define CF_CLI_EXIT_API   1 /* the API refused, or could not be reached */
-#define CF_CLI_EXIT_USAGE 2 /* bad command line or local input */
+#define CF_CLI_EXIT_API   1    /* the API refused, or could not be reached */
+#define CF_CLI_EXIT_USAGE 2    /* bad command line or local input */
 #define CF_CLI_HELP_SHOWN (-1) /* cf_cli_parse: --help was printed; exit 0 */
 
 #define CF_CLI_DEFAULT_URL     "http://127.0.0.1:9001"
@@ -51,11 +51,11 @@ typedef struct cf_cli_args cf_cli_args;
 typedef int (*cf_cli_run_fn)(cf_cli *c, const cf_cli_args *a);
 
 typedef struct cf_cli_cmd {
-    const char *name;     /* "create"; NULL ends a table */
-    const char *synopsis; /* after "coffer <group> <name> " */
-    const char *help;     /* the body of --help */
+    const char *name;       /* "create"; NULL ends a table */
+    const char *synopsis;   /* after "coffer <group> <name> " */
+    const char *help;       /* the body of --help */
     const cf_cli_opt *opts; /* ends with {NULL}; the global options are always accepted */
-    const char *arg;      /* name of the one positional argument ("NAME"), or NULL */
+    const char *arg;        /* name of the one positional argument ("NAME"), or NULL */
     bool arg_required;
     cf_cli_run_fn run;
     const char *summary; /* a few words for the top-level help */
@@ -75,7 +75,7 @@ typedef struct cf_cli_item {
 
 struct cf_cli_args {
     const cf_cli_cmd *cmd;
-    const char *group; /* for messages: "bucket" */
+    const char *group;  /* for messages: "bucket" */
     cf_cli_item *items; /* in command-line order; owned */
     size_t nitems;
     const char *arg; /* the positional argument, or NULL */
@@ -126,8 +126,7 @@ int cf_cli_read_json_file(cf_cli *c, const char *opt, const char *path, json_t *
 /* Sets key to a JSON string: a usage error naming opt if value is not UTF-8. */
 int cf_cli_set_str(cf_cli *c, json_t *obj, const char *key, const char *value, const char *opt);
 /* Sets key to the array of every value of the LIST option opt (only if given). */
-int cf_cli_set_list(cf_cli *c, json_t *obj, const char *key, const cf_cli_args *a,
-                    const char *opt);
+int cf_cli_set_list(cf_cli *c, json_t *obj, const char *key, const cf_cli_args *a, const char *opt);
 int cf_cli_set_u64(cf_cli *c, json_t *obj, const char *key, uint64_t v);
 
 /* ---- output (tool_output.c) ---- */

@@ -10,8 +10,10 @@ static const cf_cli_group *const groups[] = {
     &cf_cli_temp_group,   &cf_cli_audit_group,  NULL,
 };
 
-static void usage(cf_cli *c)
+static void usage(cf_cli *c, FILE *f)
 {
+    FILE *out = c->out;
+    c->out = f;
     fputs("Usage: coffer [--url URL] [--token TOKEN] [--json] COMMAND [options]\n"
           "\n"
           "The command-line client of coffer's credentials API (docs/admin-api.md).\n"
@@ -44,6 +46,7 @@ static void usage(cf_cli *c)
           "Exit status: 0 success, 1 the API refused or could not be reached, 2 bad usage.\n"
           "Errors are one line on standard error: coffer: <message> (<field>).\n",
           c->out);
+    c->out = out;
 }
 
 static const char *env_or(const char *name, const char *fallback)
@@ -65,7 +68,7 @@ static int help(cf_cli *c, int argc, char **argv)
 {
     const cf_cli_group *g = argc > 0 ? find_group(argv[0]) : NULL;
     if (argc == 0) {
-        usage(c);
+        usage(c, c->out);
         return CF_CLI_EXIT_OK;
     }
     if (!g)
@@ -94,7 +97,7 @@ static int run(cf_cli *c, int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         const char *w = argv[i];
         if (strcmp(w, "--help") == 0 || strcmp(w, "-h") == 0) {
-            usage(c);
+            usage(c, c->out);
             return CF_CLI_EXIT_OK;
         } else if (strcmp(w, "--json") == 0) {
             c->json = true;
@@ -118,7 +121,7 @@ static int run(cf_cli *c, int argc, char **argv)
         }
     }
     if (i >= argc) {
-        usage(c);
+        usage(c, c->err);
         return CF_CLI_EXIT_USAGE;
     }
     if (strcmp(argv[i], "help") == 0)

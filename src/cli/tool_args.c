@@ -148,14 +148,15 @@ const char *cf_cli_next(const cf_cli_args *a, const char *name, size_t *i)
 
 static void print_globals(cf_cli *c)
 {
-    fputs("\nGlobal options (anywhere on the line):\n"
-          "  --url URL      the credentials API (default $COFFER_ADMIN_URL, else " CF_CLI_DEFAULT_URL
-          ")\n"
-          "  --token TOKEN  bearer token (default $COFFER_TOKEN; prefer the variable: arguments\n"
-          "                 are visible to other users in the process list)\n"
-          "  --json         print the server's JSON answer (pretty) instead of a table\n"
-          "  -h, --help     this help\n",
-          c->out);
+    fputs(
+        "\nGlobal options (anywhere on the line):\n"
+        "  --url URL      the credentials API (default $COFFER_ADMIN_URL, else " CF_CLI_DEFAULT_URL
+        ")\n"
+        "  --token TOKEN  bearer token (default $COFFER_TOKEN; prefer the variable: arguments\n"
+        "                 are visible to other users in the process list)\n"
+        "  --json         print the server's JSON answer (pretty) instead of a table\n"
+        "  -h, --help     this help\n",
+        c->out);
 }
 
 void cf_cli_cmd_help(cf_cli *c, const char *group, const cf_cli_cmd *cmd)
@@ -167,8 +168,7 @@ void cf_cli_cmd_help(cf_cli *c, const char *group, const cf_cli_cmd *cmd)
 
 void cf_cli_group_help(cf_cli *c, const cf_cli_group *g)
 {
-    fprintf(c->out, "Usage: coffer %s COMMAND [options]\n\n%s\n\nCommands:\n", g->name,
-            g->summary);
+    fprintf(c->out, "Usage: coffer %s COMMAND [options]\n\n%s\n\nCommands:\n", g->name, g->summary);
     for (const cf_cli_cmd *cmd = g->cmds; cmd->name; cmd++)
         fprintf(c->out, "  %-8s %s\n", cmd->name, cmd->summary);
     fprintf(c->out, "\n'coffer %s COMMAND --help' tells more.\n", g->name);
@@ -182,9 +182,17 @@ int cf_cli_group_run(cf_cli *c, const cf_cli_group *g, int argc, char **argv)
     if (g->single) {
         cmd = &g->cmds[0];
     } else {
-        if (argc < 1 || is_help(argv[0]) || strcmp(argv[0], "help") == 0) {
+        if (argc < 1) {
+            /* A missing command is a usage error: the list goes to stderr. */
+            FILE *out = c->out;
+            c->out = c->err;
             cf_cli_group_help(c, g);
-            return argc < 1 ? CF_CLI_EXIT_USAGE : CF_CLI_EXIT_OK;
+            c->out = out;
+            return CF_CLI_EXIT_USAGE;
+        }
+        if (is_help(argv[0]) || strcmp(argv[0], "help") == 0) {
+            cf_cli_group_help(c, g);
+            return CF_CLI_EXIT_OK;
         }
         for (const cf_cli_cmd *k = g->cmds; k->name; k++)
             if (strcmp(k->name, argv[0]) == 0)
@@ -334,8 +342,8 @@ static bool parse_rfc3339(cf_str s, int64_t *ms)
     static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int y, mo, d, hh = 0, mm = 0, ss = 0, frac = 0, oh = 0, om = 0, sign = 0;
     size_t i = 10;
-    if (!fixed_digits(s, 0, 4, &y) || s.len < 10 || s.p[4] != '-' ||
-        !fixed_digits(s, 5, 2, &mo) || s.p[7] != '-' || !fixed_digits(s, 8, 2, &d))
+    if (!fixed_digits(s, 0, 4, &y) || s.len < 10 || s.p[4] != '-' || !fixed_digits(s, 5, 2, &mo) ||
+        s.p[7] != '-' || !fixed_digits(s, 8, 2, &d))
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] + (mo == 2 && leap(y)))
         return false;
@@ -533,8 +541,7 @@ int cf_cli_set_str(cf_cli *c, json_t *obj, const char *key, const char *value, c
     return CF_CLI_EXIT_OK;
 }
 
-int cf_cli_set_list(cf_cli *c, json_t *obj, const char *key, const cf_cli_args *a,
-                    const char *opt)
+int cf_cli_set_list(cf_cli *c, json_t *obj, const char *key, const cf_cli_args *a, const char *opt)
 {
     json_t *arr;
     const char *v;

@@ -51,7 +51,8 @@ static int run_audit(cf_cli *c, const cf_cli_args *a)
     cf_cli_table_cell(&t, "SOURCE_IP");
     cf_cli_table_cell(&t, "OUTCOME");
     cf_cli_table_cell(&t, "DETAIL");
-    json_array_foreach (json_object_get(ans, "events"), i, ev) {
+    for (i = 0; i < json_array_size(json_object_get(ans, "events")); i++) {
+        ev = json_array_get(json_object_get(ans, "events"), i);
         cf_cli_table_json(&t, json_object_get(ev, "seq"), "-");
         cf_cli_table_json(&t, json_object_get(ev, "time"), "-");
         cf_cli_table_json(&t, json_object_get(ev, "actor"), "-");
@@ -76,8 +77,12 @@ out:
 }
 
 static const cf_cli_opt audit_opts[] = {
-    {"--credential", CF_CLI_VALUE}, {"--since", CF_CLI_VALUE},  {"--until", CF_CLI_VALUE},
-    {"--limit", CF_CLI_VALUE},      {"--cursor", CF_CLI_VALUE}, {"--all", CF_CLI_FLAG},
+    {"--credential", CF_CLI_VALUE},
+    {"--since", CF_CLI_VALUE},
+    {"--until", CF_CLI_VALUE},
+    {"--limit", CF_CLI_VALUE},
+    {"--cursor", CF_CLI_VALUE},
+    {"--all", CF_CLI_FLAG},
     {NULL, CF_CLI_FLAG},
 };
 
@@ -101,8 +106,7 @@ static const cf_cli_cmd audit_cmds[] = {
      "\n"
      "Example:\n"
      "  coffer audit --credential CFQ2W3E4R5T6Y7U7IOPA --since -24h --all\n",
-     audit_opts, NULL, false, run_audit,
-     "show the audit log"},
+     audit_opts, NULL, false, run_audit, "show the audit log"},
     {NULL, NULL, NULL, NULL, NULL, false, NULL, NULL},
 };
 

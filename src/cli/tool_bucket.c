@@ -201,7 +201,8 @@ static int bucket_list(cf_cli *c, const cf_cli_args *a)
     cf_cli_table_cell(&t, "MAX_BYTES");
     cf_cli_table_cell(&t, "MAX_OBJECTS");
     cf_cli_table_cell(&t, "CREATED_AT");
-    json_array_foreach (buckets, i, b) {
+    for (i = 0; i < json_array_size(buckets); i++) {
+        b = json_array_get(buckets, i);
         const json_t *q = json_object_get(b, "quota");
         cf_cli_table_json(&t, json_object_get(b, "name"), "-");
         cf_cli_table_json(&t, json_object_get(b, "region"), "-");
@@ -377,14 +378,12 @@ static const cf_cli_cmd bucket_cmds[] = {
      "Lists the buckets the caller may see, with usage and quotas.\n"
      "\n"
      "Request: GET /v1/buckets (admin:ListBuckets).\n",
-     bucket_no_opts, NULL, false, bucket_list,
-     "list buckets with usage and quotas"},
+     bucket_no_opts, NULL, false, bucket_list, "list buckets with usage and quotas"},
     {"show", "NAME",
      "Shows a bucket: region, creation time, object count, bytes and quota.\n"
      "\n"
      "Request: GET /v1/buckets/NAME (admin:GetBucket).\n",
-     bucket_no_opts, "NAME", true, bucket_show,
-     "show one bucket"},
+     bucket_no_opts, "NAME", true, bucket_show, "show one bucket"},
     {"update", "NAME [--max-bytes SIZE|none] [--max-objects N|none]",
      "Sets or removes the bucket's quota; what is not given stays as it is. A PUT past a\n"
      "quota is refused by the S3 API with QuotaExceeded (403).\n"
@@ -395,14 +394,12 @@ static const cf_cli_cmd bucket_cmds[] = {
      "  --max-bytes SIZE|none    quota in bytes (suffixes KB MB GB TB, KiB MiB GiB TiB);\n"
      "                           none removes it\n"
      "  --max-objects N|none     quota in objects; none removes it\n",
-     bucket_update_opts, "NAME", true, bucket_update,
-     "set or remove quotas"},
+     bucket_update_opts, "NAME", true, bucket_update, "set or remove quotas"},
     {"delete", "NAME",
      "Deletes an empty bucket (the server refuses a bucket with objects: 409).\n"
      "\n"
      "Request: DELETE /v1/buckets/NAME (admin:DeleteBucket).\n",
-     bucket_no_opts, "NAME", true, bucket_delete,
-     "delete an empty bucket"},
+     bucket_no_opts, "NAME", true, bucket_delete, "delete an empty bucket"},
     {NULL, NULL, NULL, NULL, NULL, false, NULL, NULL},
 };
 

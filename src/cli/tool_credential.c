@@ -252,7 +252,8 @@ static int cred_list(cf_cli *c, const cf_cli_args *a)
     cf_cli_table_cell(&t, "STATUS");
     cf_cli_table_cell(&t, "EXPIRES_AT");
     cf_cli_table_cell(&t, "LAST_USED_AT");
-    json_array_foreach (json_object_get(ans, "credentials"), i, cred) {
+    for (i = 0; i < json_array_size(json_object_get(ans, "credentials")); i++) {
+        cred = json_array_get(json_object_get(ans, "credentials"), i);
         cf_cli_table_json(&t, json_object_get(cred, "id"), "-");
         cf_cli_table_json(&t, json_object_get(cred, "name"), "-");
         cf_cli_table_json(&t, json_object_get(cred, "parent_id"), "-");
@@ -422,10 +423,10 @@ static int cred_revoke(cf_cli *c, const cf_cli_args *a)
 /* ---- the table ---- */
 
 static const cf_cli_opt cred_create_opts[] = {
-    {"--name", CF_CLI_VALUE},   {"--parent", CF_CLI_VALUE},     {"--permission", CF_CLI_VALUE},
-    {"--bucket", CF_CLI_LIST},  {"--prefix", CF_CLI_LIST},      {"--policy", CF_CLI_VALUE},
-    {"--ttl", CF_CLI_VALUE},    {"--expires-at", CF_CLI_VALUE}, {"--not-before", CF_CLI_VALUE},
-    {"--allow-ip", CF_CLI_LIST}, {"--env", CF_CLI_FLAG},        {NULL, CF_CLI_FLAG},
+    {"--name", CF_CLI_VALUE},    {"--parent", CF_CLI_VALUE},     {"--permission", CF_CLI_VALUE},
+    {"--bucket", CF_CLI_LIST},   {"--prefix", CF_CLI_LIST},      {"--policy", CF_CLI_VALUE},
+    {"--ttl", CF_CLI_VALUE},     {"--expires-at", CF_CLI_VALUE}, {"--not-before", CF_CLI_VALUE},
+    {"--allow-ip", CF_CLI_LIST}, {"--env", CF_CLI_FLAG},         {NULL, CF_CLI_FLAG},
 };
 static const cf_cli_opt cred_list_opts[] = {
     {"--limit", CF_CLI_VALUE},
@@ -435,8 +436,8 @@ static const cf_cli_opt cred_list_opts[] = {
 };
 static const cf_cli_opt cred_no_opts[] = {{NULL, CF_CLI_FLAG}};
 static const cf_cli_opt cred_update_opts[] = {
-    {"--name", CF_CLI_VALUE},   {"--status", CF_CLI_VALUE}, {"--expires-at", CF_CLI_VALUE},
-    {"--allow-ip", CF_CLI_LIST}, {"--any-ip", CF_CLI_FLAG}, {NULL, CF_CLI_FLAG},
+    {"--name", CF_CLI_VALUE},    {"--status", CF_CLI_VALUE}, {"--expires-at", CF_CLI_VALUE},
+    {"--allow-ip", CF_CLI_LIST}, {"--any-ip", CF_CLI_FLAG},  {NULL, CF_CLI_FLAG},
 };
 static const cf_cli_opt cred_rotate_opts[] = {
     {"--grace", CF_CLI_VALUE},
@@ -444,9 +445,9 @@ static const cf_cli_opt cred_rotate_opts[] = {
     {NULL, CF_CLI_FLAG},
 };
 
-#define TIME_HELP                                                                                 \
-    "TIME is RFC 3339 (2025-06-30T00:00:00Z, 2025-06-30T02:00:00+02:00), a date alone\n"         \
-    "(2025-06-30, midnight UTC), now, or now plus or minus a duration (+12h, -30m).\n"          \
+#define TIME_HELP                                                                                  \
+    "TIME is RFC 3339 (2025-06-30T00:00:00Z, 2025-06-30T02:00:00+02:00), a date alone\n"           \
+    "(2025-06-30, midnight UTC), now, or now plus or minus a duration (+12h, -30m).\n"             \
     "Durations are seconds (3600) or groups of digits and a unit s m h d w (90m, 1d12h).\n"
 
 static const cf_cli_cmd cred_cmds[] = {
@@ -476,16 +477,14 @@ static const cf_cli_cmd cred_cmds[] = {
      "  --allow-ip CIDR      only from this network, IPv4 or IPv6 (repeat; none: any address)\n"
      "  --env                print shell variable lines instead of the table:\n"
      "                       AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... COFFER_TOKEN=...\n"
-     "\n" TIME_HELP
-     "\n"
+     "\n" TIME_HELP "\n"
      "Examples:\n"
      "  coffer credential create --name uploader --permission object-read-write \\\n"
      "      --bucket customer-42 --prefix uploads/ --ttl 1d\n"
      "  coffer credential create --name reports --policy policy.json --allow-ip 10.0.0.0/8\n"
      "  set -a; eval \"$(coffer credential create --name ci --permission object-read-only "
      "--env)\"; set +a\n",
-     cred_create_opts, NULL, false, cred_create,
-     "create a credential (prints its secrets once)"},
+     cred_create_opts, NULL, false, cred_create, "create a credential (prints its secrets once)"},
     {"list", "[--limit N] [--cursor C] [--all]",
      "Lists the credentials of the caller's tree (itself included), ordered by id, one page\n"
      "at a time. When more follow, a note on standard error gives the next cursor.\n"
@@ -496,15 +495,13 @@ static const cf_cli_cmd cred_cmds[] = {
      "  --limit N    credentials per page, 1..1000 (server default 100)\n"
      "  --cursor C   start after this cursor (the next_cursor of a previous page)\n"
      "  --all        follow the cursors to the end (with --json: one merged answer)\n",
-     cred_list_opts, NULL, false, cred_list,
-     "list the credentials of your tree"},
+     cred_list_opts, NULL, false, cred_list, "list the credentials of your tree"},
     {"show", "ID|self",
      "Shows one credential of the caller's tree (never its secrets); 'self' is the caller.\n"
      "\n"
      "Request: GET /v1/credentials/ID (admin:GetCredential), or GET /v1/credentials/self\n"
      "(no action needed).\n",
-     cred_no_opts, "ID", true, cred_show,
-     "show one credential"},
+     cred_no_opts, "ID", true, cred_show, "show one credential"},
     {"update",
      "ID [--name N] [--status active|disabled] [--expires-at TIME] [--allow-ip CIDR]... | "
      "[--any-ip]",
@@ -532,15 +529,13 @@ static const cf_cli_cmd cred_cmds[] = {
      "Options:\n"
      "  --grace DURATION  how long the old secret still works, up to 7d (default 0: not at all)\n"
      "  --env             print AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... COFFER_TOKEN=...\n",
-     cred_rotate_opts, "ID", true, cred_rotate,
-     "new secret and token for the same id"},
+     cred_rotate_opts, "ID", true, cred_rotate, "new secret and token for the same id"},
     {"revoke", "ID",
      "Deletes a credential and its whole subtree: every one of them is refused from the very\n"
      "next request. There is no undo and no confirmation prompt.\n"
      "\n"
      "Request: DELETE /v1/credentials/ID (admin:DeleteCredential).\n",
-     cred_no_opts, "ID", true, cred_revoke,
-     "delete a credential and its subtree"},
+     cred_no_opts, "ID", true, cred_revoke, "delete a credential and its subtree"},
     {NULL, NULL, NULL, NULL, NULL, false, NULL, NULL},
 };
 

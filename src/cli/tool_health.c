@@ -36,8 +36,7 @@ static const cf_cli_cmd health_cmds[] = {
      "Checks that the credentials API answers; prints its status (\"ok\"). Needs no token.\n"
      "\n"
      "Request: GET /v1/health (no authentication).\n",
-     health_no_opts, NULL, false, run_health,
-     "check that the API answers (no token)"},
+     health_no_opts, NULL, false, run_health, "check that the API answers (no token)"},
     {NULL, NULL, NULL, NULL, NULL, false, NULL, NULL},
 };
 

@@ -207,11 +207,13 @@ void cf_cli_table_json(cf_cli_table *t, const json_t *v, const char *if_none)
         const json_t *e;
         bool ok = true;
         cf_buf_init(&b, CF_CLI_MAX_RESPONSE);
-        json_array_foreach (v, i, e) {
+        for (i = 0; i < json_array_size(v); i++) {
+            e = json_array_get(v, i);
             char *s = json_is_string(e) ? NULL : json_dumps(e, JSON_COMPACT | JSON_ENCODE_ANY);
             ok = ok && (i == 0 || cf_buf_append_c(&b, ", ") == CF_OK) &&
-                 cf_buf_append_c(&b, json_is_string(e) ? json_string_value(e) : s ? s : "?") ==
-                     CF_OK;
+                 cf_buf_append_c(&b, json_is_string(e) ? json_string_value(e)
+                                     : s               ? s
+                                                       : "?") == CF_OK;
             free(s);
         }
         if (ok)

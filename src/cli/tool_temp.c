@@ -10,7 +10,9 @@ static int temp_print_env(cf_cli *c, const json_t *t)
     const char *token = json_string_value(json_object_get(t, "session_token"));
     if (!id || !secret || !token) {
         cf_cli_error(c, "the answer lacks a field",
-                     !id ? "access_key_id" : !secret ? "secret_access_key" : "session_token");
+                     !id       ? "access_key_id"
+                     : !secret ? "secret_access_key"
+                               : "session_token");
         return CF_CLI_EXIT_API;
     }
     cf_cli_print_env(c, "AWS_ACCESS_KEY_ID", id);
@@ -22,7 +24,7 @@ static int temp_print_env(cf_cli *c, const json_t *t)
 static void print_temp(cf_cli *c, const json_t *t)
 {
     static const char *const keys[] = {"access_key_id", "secret_access_key", "session_token",
-                                       "expires_at", "parent_id", NULL};
+                                       "expires_at",    "parent_id",         NULL};
     cf_cli_table tab;
     cf_cli_table_init(&tab, 2);
     for (size_t i = 0; keys[i]; i++) {
@@ -115,8 +117,7 @@ static const cf_cli_cmd temp_cmds[] = {
      "  set -a; eval \"$(coffer temp-credential create --ttl 15m --permission object-read-only \\\n"
      "      --bucket customer-42 --prefix exports/ --env)\"; set +a\n"
      "  aws --endpoint-url http://127.0.0.1:9000 s3 ls s3://customer-42/exports/\n",
-     temp_create_opts, NULL, false, temp_create,
-     "mint a temporary S3 credential"},
+     temp_create_opts, NULL, false, temp_create, "mint a temporary S3 credential"},
     {NULL, NULL, NULL, NULL, NULL, false, NULL, NULL},
 };
 

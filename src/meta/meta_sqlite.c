@@ -77,6 +77,9 @@ static const char *const migrations[] = {
     " version INTEGER NOT NULL"
     ") WITHOUT ROWID;"
     "CREATE INDEX credentials_parent ON credentials(parent_id);"
+    /* The tree alone, a fraction of the rows' size: subtree listing scans it in id order and
+     * walks up it (see list_subtree). */
+    "CREATE INDEX credentials_tree ON credentials(id, parent_id);"
     "CREATE INDEX credentials_token ON credentials(token_hash);"
     /* AUTOINCREMENT: a seq is never reused, so audit cursors stay valid. */
     "CREATE TABLE audit("
@@ -109,9 +112,10 @@ static const char *const migrations[] = {
 #define SUBTREE_CTE                                                                                \
     "sub(id) AS (SELECT id FROM credentials WHERE id=?1 UNION "                                    \
     "SELECT c.id FROM credentials c JOIN sub ON c.parent_id=sub.id)"
-/* The same, stopping after ?2 ids. */
-#define SUBTREE_CTE_LIMIT                                                                          \
-    "sub(id) AS (SELECT id FROM credentials WHERE id=?1 UNION "                                    \
+/* At most ?2 ids of the same. UNION ALL skips the cost of UNION's duplicate check: in a
+ * forest each id is reached once, and a cycle only repeats ids until the limit. */
+#define SUBTREE_WALK                                                                               \
+    "sub(id) AS (SELECT id FROM credentials WHERE id=?1 UNION ALL "                                \
     "SELECT c.id FROM credentials c JOIN sub ON c.parent_id=sub.id LIMIT ?2)"
 
 /* Every statement a connection may run, prepared on first use. */
@@ -162,11 +166,10 @@ static const char *const migrations[] = {
                        " UNION SELECT c.id, c.parent_id FROM credentials c JOIN up"                \
                        " ON c.id=up.parent_id)"                                                    \
                        " SELECT 1 FROM up WHERE id=?1 LIMIT 1")                                    \
-    X(CRED_SUBTREE_SIZE, "WITH RECURSIVE " SUBTREE_CTE_LIMIT " SELECT count(*) FROM sub")         \
-    X(CRED_SUBTREE, "WITH RECURSIVE " SUBTREE_CTE " SELECT " CRED_COLS " FROM credentials "        \
-                    "WHERE id IN (SELECT id FROM sub WHERE id>?2 ORDER BY id LIMIT ?3) ORDER BY id") \
-    X(CRED_SCAN, "SELECT " CRED_COLS " FROM credentials WHERE id>?1 ORDER BY id")                   \
-    X(CRED_PARENT, "SELECT parent_id FROM credentials WHERE id=?1")                                \
+    X(CRED_SUBTREE_IDS, "WITH RECURSIVE " SUBTREE_WALK " SELECT id FROM sub")                      \
+    X(CRED_SCAN, "SELECT id, parent_id FROM credentials INDEXED BY credentials_tree "             \
+                 "WHERE id>?1 ORDER BY id")                                                        \
+    X(CRED_PARENT, "SELECT parent_id FROM credentials INDEXED BY credentials_tree WHERE id=?1")    \
     X(CRED_DELETE_SUBTREE, "WITH RECURSIVE " SUBTREE_CTE " DELETE FROM credentials "               \
                            "WHERE id IN (SELECT id FROM sub)")                                     \
     X(AUDIT_INSERT, "INSERT INTO audit(time_ms, actor, action, target, source_ip, outcome, "       \
@@ -1595,20 +1598,30 @@ static cf_rc m_cred_in_subtree(cf_meta *mm, cf_str ancestor_id, cf_str id, bool 
 
 /* ---- subtree listing ----
  *
- * Walking the whole subtree (the recursive CTE) and sorting it costs O(subtree) per page:
- * about half a second for a page of a 100,000-credential subtree. So a page is found in up
- * to three steps, each bounded:
- * 1. scan credentials in id order from after_id, keeping rows whose ancestry reaches the
- *    root (memoised, so most rows cost no extra search), for SCAN_PER_ROW rows per row
- *    asked for: a subtree that is a fair share of all credentials fills its page here;
- * 2. otherwise the subtree is sparse: if the walk finds at most WALK_PER_ROW ids per row
- *    asked for, it is small, and the CTE lists the page;
- * 3. otherwise it is large but sparse: the scan goes on until the page is full. */
+ * Walking the whole subtree (a recursive CTE on credentials_parent) and sorting it costs
+ * O(subtree) per page: more than a second for a page of a 100,000-credential subtree. So a
+ * page is found in bounded steps, each taken only if the one before did not settle it:
+ * 1. walk the subtree up to WALK_SMALL ids per row asked for: a small subtree is then
+ *    known whole, and sorted in memory;
+ * 2. scan credentials_tree in id order from after_id, up to SCAN ids per row asked for,
+ *    keeping the ids whose ancestry reaches the root (walked up the same index and
+ *    memoised, so most ids cost no extra search): a subtree that is a fair share of all
+ *    credentials fills its page here;
+ * 3. walk again, up to WALK ids per row: a sparse subtree of moderate size;
+ * 4. a large and sparse subtree: scan on until the page is full.
+ * The rows of the page are then read by primary key. */
 
-#define SUBTREE_SCAN_PER_ROW 8
-#define SUBTREE_SCAN_MIN     256
-#define SUBTREE_WALK_PER_ROW 32
-#define SUBTREE_WALK_MIN     1024
+#define SUBTREE_WALK_SMALL_PER_ROW 2
+#define SUBTREE_WALK_SMALL_MIN     64
+#define SUBTREE_SCAN_PER_ROW       8
+#define SUBTREE_SCAN_MIN           256
+#define SUBTREE_WALK_PER_ROW       32
+#define SUBTREE_WALK_MIN           1024
+#define SUBTREE_BOUND_MAX          ((uint64_t)1 << 20) /* a cycle repeats ids up to here */
+
+typedef struct subtree_bounds {
+    uint64_t walk_small, scan, walk; /* ids; walks below INT64_MAX */
+} subtree_bounds;
 
 enum { ANC_PENDING = 1, ANC_IN, ANC_OUT };
 
@@ -1765,20 +1778,20 @@ static cf_rc in_subtree_memo(conn *c, ancmap *am, cf_str root, cf_str id, cf_str
     return CF_OK;
 }
 
-/* Appends the current row of st to the page. */
-static cf_rc page_add(sqlite3_stmt *st, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap)
+/* Adds the credential id to the page (a primary-key read in the caller's snapshot). */
+static cf_rc page_add(conn *c, cf_str id, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap)
 {
+    cf_rc rc;
     *v = grow(a, *v, *len, cap, sizeof(**v));
     if (!*v)
         return CF_ENOMEM;
-    memset(&(*v)[*len], 0, sizeof(**v));
-    if (read_cred(st, a, &(*v)[*len]) != CF_OK)
-        return CF_ENOMEM;
-    (*len)++;
-    return CF_OK;
+    rc = cred_get_by(c, ST_CRED_GET, id, a, &(*v)[*len]);
+    if (rc == CF_OK)
+        (*len)++;
+    return rc;
 }
 
-/* Steps the id-ordered scan at most budget rows, adding rows of root's subtree to the page
+/* Steps the id-ordered scan at most budget rows, adding ids of root's subtree to the page
  * until it holds limit rows; *eof when the scan ran out. */
 static cf_rc scan_page(conn *c, sqlite3_stmt *scan, ancmap *am, cf_str root_id, uint32_t limit,
                        uint64_t budget, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap,
@@ -1798,45 +1811,70 @@ static cf_rc scan_page(conn *c, sqlite3_stmt *scan, ancmap *am, cf_str root_id, 
         }
         if (src != SQLITE_ROW)
             return sql_fail(c, src, "credential scan");
-        rc = in_subtree_memo(c, am, root_id, col_raw(scan, 0), col_raw(scan, 2), &in);
+        rc = in_subtree_memo(c, am, root_id, col_raw(scan, 0), col_raw(scan, 1), &in);
         if (rc == CF_OK && in)
-            rc = page_add(scan, a, v, len, cap);
+            rc = page_add(c, col_raw(scan, 0), a, v, len, cap);
         if (rc != CF_OK)
             return rc;
     }
     return CF_OK;
 }
 
-/* Whether root_id's subtree has at most walk_max ids (the walk stops after walk_max + 1). */
-static cf_rc subtree_small(conn *c, cf_str root_id, uint64_t walk_max, bool *small)
+static int cmp_cf_str(const void *x, const void *y)
 {
-    sqlite3_stmt *st = stmt(c, ST_CRED_SUBTREE_SIZE);
+    return cf_str_cmp(*(const cf_str *)x, *(const cf_str *)y);
+}
+
+/* Walks root_id's subtree for at most max ids. When it has no more, *complete is set and the
+ * page is taken from them (cf_str_cmp is SQLite's BINARY order, as ORDER BY id uses). */
+static cf_rc walk_page(conn *c, cf_str root_id, cf_str after_id, uint32_t limit, uint64_t max,
+                       cf_arena *scratch, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap,
+                       bool *complete)
+{
+    sqlite3_stmt *st = stmt(c, ST_CRED_SUBTREE_IDS);
+    cf_str *ids = NULL;
+    size_t idcap = 0, nids = 0, i;
+    cf_rc rc = CF_OK;
     int src;
 
-    *small = false;
+    *complete = false;
     if (!st)
         return CF_EIO;
     bind_text(st, 1, root_id);
-    sqlite3_bind_int64(st, 2, u64_to_db(walk_max + 1));
-    src = sqlite3_step(st);
-    *small = src == SQLITE_ROW && (uint64_t)sqlite3_column_int64(st, 0) <= walk_max;
+    sqlite3_bind_int64(st, 2, u64_to_db(max + 1));
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        ids = grow(scratch, ids, nids, &idcap, sizeof(*ids));
+        if (!ids || !(ids[nids] = cf_arena_str(scratch, col_raw(st, 0))).p) {
+            rc = CF_ENOMEM;
+            break;
+        }
+        nids++;
+    }
+    if (rc == CF_OK && src != SQLITE_DONE)
+        rc = sql_fail(c, src, "credential subtree");
     done(st);
-    if (src != SQLITE_ROW)
-        return sql_fail(c, src, "credential subtree size");
-    return CF_OK;
+    if (rc != CF_OK || nids > max)
+        return rc;
+    *complete = true;
+    if (nids > 1)
+        qsort(ids, nids, sizeof(*ids), cmp_cf_str);
+    for (i = 0; i < nids && *len < limit && rc == CF_OK; i++) {
+        if (cf_str_cmp(ids[i], after_id) <= 0 || (i > 0 && cf_str_eq(ids[i], ids[i - 1])))
+            continue;
+        rc = page_add(c, ids[i], a, v, len, cap);
+    }
+    return rc;
 }
 
-/* The listing with explicit bounds for steps 1 and 2 (tests force each path with them;
- * walk_max below INT64_MAX). */
+/* The listing with explicit bounds (tests force each path with them). */
 static cf_rc list_subtree(conn *c, cf_str root_id, cf_str after_id, uint32_t limit,
-                          uint64_t scan_max, uint64_t walk_max, cf_arena *a, cf_cred_row **out,
-                          size_t *n)
+                          const subtree_bounds *b, cf_arena *a, cf_cred_row **out, size_t *n)
 {
-    sqlite3_stmt *scan = NULL, *st = NULL;
+    sqlite3_stmt *scan = NULL, *st;
     cf_cred_row *v = NULL;
     size_t cap = 0, len = 0;
     ancmap am = {0};
-    bool eof = false, small;
+    bool eof = false, complete = false;
     cf_rc rc;
     int src;
 
@@ -1866,44 +1904,38 @@ static cf_rc list_subtree(conn *c, cf_str root_id, cf_str after_id, uint32_t lim
         rc = CF_ENOMEM;
         goto out;
     }
+
+    rc = walk_page(c, root_id, after_id, limit, b->walk_small, am.arena, a, &v, &len, &cap,
+                   &complete);
+    if (rc != CF_OK || complete)
+        goto out;
     if (!(scan = stmt(c, ST_CRED_SCAN))) {
         rc = CF_EIO;
         goto out;
     }
     bind_text(scan, 1, after_id);
-
-    rc = scan_page(c, scan, &am, root_id, limit, scan_max, a, &v, &len, &cap, &eof);
+    rc = scan_page(c, scan, &am, root_id, limit, b->scan, a, &v, &len, &cap, &eof);
     if (rc != CF_OK || eof || len == limit)
         goto out;
-    rc = subtree_small(c, root_id, walk_max, &small);
-    if (rc != CF_OK)
-        goto out;
-    if (!small) {
-        rc = scan_page(c, scan, &am, root_id, limit, UINT64_MAX, a, &v, &len, &cap, &eof);
-        goto out;
+    /* A complete walk lists the page from the start (the scan's rows are among it). */
+    {
+        cf_cred_row *wv = NULL;
+        size_t wlen = 0, wcap = 0;
+        rc = walk_page(c, root_id, after_id, limit, b->walk, am.arena, a, &wv, &wlen, &wcap,
+                       &complete);
+        if (rc == CF_OK && complete) {
+            v = wv;
+            len = wlen;
+        }
     }
-    /* Small: the walk lists the page from the start (rows the scan found are among it). */
-    len = 0;
-    if (!(st = stmt(c, ST_CRED_SUBTREE))) {
-        rc = CF_EIO;
+    if (rc != CF_OK || complete)
         goto out;
-    }
-    bind_text(st, 1, root_id);
-    bind_text(st, 2, after_id);
-    sqlite3_bind_int64(st, 3, limit);
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = page_add(st, a, &v, &len, &cap);
-        if (rc != CF_OK)
-            goto out;
-    }
-    if (src != SQLITE_DONE)
-        rc = sql_fail(c, src, "credential subtree");
+    rc = scan_page(c, scan, &am, root_id, limit, UINT64_MAX, a, &v, &len, &cap, &eof);
 out:
     if (rc == CF_OK) {
         *out = v;
         *n = len;
     }
-    done(st);
     done(scan);
     end_read(c);
     ancmap_free(&am);
@@ -1911,22 +1943,25 @@ out:
     return rc;
 }
 
+static uint64_t bound(uint32_t limit, unsigned per_row, uint64_t min)
+{
+    uint64_t v = (uint64_t)limit * per_row;
+    return v < min ? min : v > SUBTREE_BOUND_MAX ? SUBTREE_BOUND_MAX : v;
+}
+
 static cf_rc m_cred_list_subtree(cf_meta *mm, cf_str root_id, cf_str after_id, uint32_t limit,
                                  cf_arena *a, cf_cred_row **out, size_t *n)
 {
     conn *c = get_conn((msq *)mm);
-    uint64_t scan_max = (uint64_t)limit * SUBTREE_SCAN_PER_ROW;
-    uint64_t walk_max = (uint64_t)limit * SUBTREE_WALK_PER_ROW;
+    subtree_bounds b = {bound(limit, SUBTREE_WALK_SMALL_PER_ROW, SUBTREE_WALK_SMALL_MIN),
+                        bound(limit, SUBTREE_SCAN_PER_ROW, SUBTREE_SCAN_MIN),
+                        bound(limit, SUBTREE_WALK_PER_ROW, SUBTREE_WALK_MIN)};
 
     *out = NULL;
     *n = 0;
     if (!c)
         return CF_EIO;
-    if (scan_max < SUBTREE_SCAN_MIN)
-        scan_max = SUBTREE_SCAN_MIN;
-    if (walk_max < SUBTREE_WALK_MIN)
-        walk_max = SUBTREE_WALK_MIN;
-    return list_subtree(c, root_id, after_id, limit, scan_max, walk_max, a, out, n);
+    return list_subtree(c, root_id, after_id, limit, &b, a, out, n);
 }
 
 static cf_rc m_cred_delete_subtree(cf_meta *mm, cf_str id, uint64_t *deleted)

@@ -16,7 +16,7 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import REGION, ROOT_AK, ROOT_SK, Server, _rmtree, empty_and_delete, log_problems
+from conftest import REGION, ROOT_SK, Server, _rmtree, empty_and_delete, log_problems
 
 ROOT_TOKEN = "cft_" + "R00tT0kenForTheE2eTests0123456789abcdefghij"
 assert len(ROOT_TOKEN) == 47 and ROOT_TOKEN[4:].isalnum()

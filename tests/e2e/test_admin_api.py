@@ -6,7 +6,6 @@ import datetime
 import os
 
 import pytest
-import requests
 import yaml
 
 pytest.register_assert_rewrite("admin_fixtures")

@@ -49,6 +49,7 @@ static void bench_page(cf_meta *m, const char *label, const char *root, const ch
                        uint32_t limit, bool walk_only)
 {
     conn *c = get_conn((msq *)m);
+    const subtree_bounds walk = {(uint64_t)1 << 30, 0, 0};
     double t[REPS];
     size_t n = 0;
     int i, reps = walk_only ? 3 : REPS;
@@ -56,8 +57,8 @@ static void bench_page(cf_meta *m, const char *label, const char *root, const ch
         cf_arena *a = cf_arena_new(0);
         cf_cred_row *rows;
         double t0 = now_ms();
-        cf_rc rc = walk_only ? list_subtree(c, cf_str_c(root), cf_str_c(after), limit, 0,
-                                            (uint64_t)1 << 40, a, &rows, &n)
+        cf_rc rc = walk_only ? list_subtree(c, cf_str_c(root), cf_str_c(after), limit, &walk, a,
+                                            &rows, &n)
                              : m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit,
                                                          a, &rows, &n);
         if (!a || rc != CF_OK) {

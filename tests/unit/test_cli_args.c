@@ -238,7 +238,8 @@ static const cf_cli_opt t_opts[] = {
 };
 static const cf_cli_cmd t_cmd = {"create", "NAME [--name N]", "Help body.\n", t_opts, "NAME",
                                  true,     noop_run,          "does things"};
-static const cf_cli_cmd t_cmd_noarg = {"list", "", "List.\n", t_opts, NULL, false, noop_run, "lists"};
+static const cf_cli_cmd t_cmd_noarg = {"list", "",    "List.\n", t_opts,
+                                       NULL,   false, noop_run,  "lists"};
 
 /* Parses the words of line (space-separated, no quoting) against cmd. */
 static int parse_line(cap *k, const cf_cli_cmd *cmd, const char *line, cf_cli_args *a, char *store)
@@ -260,8 +261,8 @@ static void test_parse_ok(void **state)
     (void)state;
     cap_open(&k);
     assert_int_equal(parse_line(&k, &t_cmd,
-                                "--name=one --bucket b1 --env NAME1 --bucket=b2 --bucket --b3",
-                                &a, store),
+                                "--name=one --bucket b1 --env NAME1 --bucket=b2 --bucket --b3", &a,
+                                store),
                      CF_CLI_EXIT_OK);
     assert_string_equal(cf_cli_value(&a, "--name"), "one");
     assert_string_equal(a.arg, "NAME1");
@@ -277,9 +278,9 @@ static void test_parse_ok(void **state)
     cf_cli_args_free(&a);
 
     /* Global options anywhere; "--" ends the options; "-" alone is a word. */
-    assert_int_equal(parse_line(&k, &t_cmd, "--json --url http://x:1 --token=tok -- --name", &a,
-                                store),
-                     CF_CLI_EXIT_OK);
+    assert_int_equal(
+        parse_line(&k, &t_cmd, "--json --url http://x:1 --token=tok -- --name", &a, store),
+        CF_CLI_EXIT_OK);
     assert_true(k.c.json);
     assert_string_equal(k.c.url, "http://x:1");
     assert_string_equal(k.c.token, "tok");
@@ -392,13 +393,15 @@ static void test_group_run(void **state)
     assert_int_equal(group_line(&k, &g_group, "create"), CF_CLI_EXIT_USAGE);
     assert_int_equal(seen_runs, 2);
     cap_sync(&k);
-    assert_string_equal(k.err,
-                        "coffer: unknown command (frob)\ncoffer: missing argument (NAME)\n");
+    assert_string_equal(k.err, "coffer: unknown command (frob)\ncoffer: missing argument (NAME)\n");
     assert_int_equal(group_line(&k, &g_group, "--help"), CF_CLI_EXIT_OK);
-    assert_int_equal(group_line(&k, &g_group, ""), CF_CLI_EXIT_USAGE);
     cap_sync(&k);
     assert_non_null(strstr(k.out, "Usage: coffer thing COMMAND [options]\n\nThings.\n"));
     assert_non_null(strstr(k.out, "  create   create one\n  list     list them\n"));
+    /* Without a command: the same list, on stderr, and a usage error. */
+    assert_int_equal(group_line(&k, &g_group, ""), CF_CLI_EXIT_USAGE);
+    cap_sync(&k);
+    assert_non_null(strstr(k.err, "Usage: coffer thing COMMAND [options]\n\nThings.\n"));
     /* A single-command group takes options directly. */
     assert_int_equal(group_line(&k, &g_single, "--env"), CF_CLI_EXIT_OK);
     assert_int_equal(seen_runs, 3);
@@ -429,8 +432,7 @@ static void test_getters(void **state)
                      CF_CLI_EXIT_USAGE);
     assert_int_equal(cf_cli_get_duration(&k.c, "--ttl", "7d", 1, 604800, &n), CF_CLI_EXIT_OK);
     assert_int_equal(cf_cli_get_duration(&k.c, "--ttl", "0", 1, 604800, &n), CF_CLI_EXIT_USAGE);
-    assert_int_equal(cf_cli_get_duration(&k.c, "--ttl", "7d1s", 1, 604800, &n),
-                     CF_CLI_EXIT_USAGE);
+    assert_int_equal(cf_cli_get_duration(&k.c, "--ttl", "7d1s", 1, 604800, &n), CF_CLI_EXIT_USAGE);
     assert_int_equal(cf_cli_get_time(&k.c, "--since", "2025-06-30", t), CF_CLI_EXIT_OK);
     assert_string_equal(t, "2025-06-30T00:00:00Z");
     assert_int_equal(cf_cli_get_time(&k.c, "--since", "soon", t), CF_CLI_EXIT_USAGE);
@@ -515,18 +517,19 @@ static void test_body_setters(void **state)
     json_decref(o);
     cf_cli_args_free(&a);
     cap_sync(&k);
-    assert_string_equal(k.err, "coffer: not valid UTF-8 (--name)\ncoffer: value out of range (m)\n");
+    assert_string_equal(k.err,
+                        "coffer: not valid UTF-8 (--name)\ncoffer: value out of range (m)\n");
     cap_close(&k);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_size),        cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_time),        cmocka_unit_test(test_time_format),
-        cmocka_unit_test(test_parse_ok),    cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_parse_help),  cmocka_unit_test(test_group_run),
-        cmocka_unit_test(test_getters),     cmocka_unit_test(test_json_file),
+        cmocka_unit_test(test_size),         cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_time),         cmocka_unit_test(test_time_format),
+        cmocka_unit_test(test_parse_ok),     cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_help),   cmocka_unit_test(test_group_run),
+        cmocka_unit_test(test_getters),      cmocka_unit_test(test_json_file),
         cmocka_unit_test(test_body_setters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,7 +24,7 @@
 /* ---------------------------------------------------------------- the fake transport */
 
 typedef struct fake_answer {
-    cf_rc rc;         /* CF_OK, or a transport failure */
+    cf_rc rc; /* CF_OK, or a transport failure */
     long status;
     const char *body; /* NULL: none */
     bool huge;        /* a body past the 16 MiB cap */
@@ -164,15 +164,15 @@ static void expect_req(size_t i, const char *method, const char *url, const char
     json_decref(want);
 }
 
-#define CRED                                                                                      \
+#define CRED                                                                                       \
     "\"id\": \"CFQ2W3E4R5T6Y7U7IOPA\", \"name\": \"up\", \"parent_id\": \"CFROOT\", \"policy\": "  \
-    "{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": "       \
-    "\"*\"}]}, \"status\": \"active\", \"created_at\": \"2025-01-02T10:00:00.000Z\", "            \
+    "{\"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"s3:GetObject\", \"Resource\": "        \
+    "\"*\"}]}, \"status\": \"active\", \"created_at\": \"2025-01-02T10:00:00.000Z\", "             \
     "\"not_before\": null, \"expires_at\": null, \"allowed_ips\": [], \"last_used_at\": null"
 #define SECRETS "\"secret_access_key\": \"wJalr/XUtn+FEMI=\", \"token\": \"cft_new'tok\""
-#define BUCKET                                                                                    \
-    "{\"name\": \"customer-42\", \"region\": \"us-east-1\", \"created_at\": "                     \
-    "\"2025-01-02T10:00:00.000Z\", \"objects\": 3, \"bytes\": 2048, \"quota\": {\"max_bytes\": "  \
+#define BUCKET                                                                                     \
+    "{\"name\": \"customer-42\", \"region\": \"us-east-1\", \"created_at\": "                      \
+    "\"2025-01-02T10:00:00.000Z\", \"objects\": 3, \"bytes\": 2048, \"quota\": {\"max_bytes\": "   \
     "null, \"max_objects\": 10}}"
 
 /* ---------------------------------------------------------------- health */
@@ -204,11 +204,11 @@ static void test_credential_create(void **state)
     (void)state;
     cap_open(&k);
     fake_push(201, "{" CRED ", " SECRETS "}");
-    assert_int_equal(run(&k, &cf_cli_credential_group, "create", "--name", "up loader",
-                         "--parent", "CFROOT", "--permission", "object-read-write", "--bucket",
-                         "b1", "--bucket", "b2", "--prefix", "in/", "--ttl", "1h30m",
-                         "--not-before", "2025-01-01T01:00:00+01:00", "--allow-ip", "10.0.0.0/8",
-                         "--allow-ip", "2001:db8::/32", NULL),
+    assert_int_equal(run(&k, &cf_cli_credential_group, "create", "--name", "up loader", "--parent",
+                         "CFROOT", "--permission", "object-read-write", "--bucket", "b1",
+                         "--bucket", "b2", "--prefix", "in/", "--ttl", "1h30m", "--not-before",
+                         "2025-01-01T01:00:00+01:00", "--allow-ip", "10.0.0.0/8", "--allow-ip",
+                         "2001:db8::/32", NULL),
                      CF_CLI_EXIT_OK);
     expect_req(0, "POST", "http://admin.test:9001/v1/credentials",
                "{\"name\": \"up loader\", \"parent_id\": \"CFROOT\", \"permission\": "
@@ -260,8 +260,10 @@ static void test_credential_create_usage(void **state)
         const char *words[10];
         const char *err;
     } cases[] = {
-        {{"create", "--permission", "object-read-only"}, "coffer: missing: every credential has a name (--name)\n"},
-        {{"create", "--name", "x"}, "coffer: missing: give --permission or --policy (--permission)\n"},
+        {{"create", "--permission", "object-read-only"},
+         "coffer: missing: every credential has a name (--name)\n"},
+        {{"create", "--name", "x"},
+         "coffer: missing: give --permission or --policy (--permission)\n"},
         {{"create", "--name", "x", "--permission", "read"},
          "coffer: not one of admin-read-write, admin-read-only, object-read-write, "
          "object-read-only: read (--permission)\n"},
@@ -311,13 +313,13 @@ static void test_credential_list(void **state)
     expect_req(0, "GET", "http://admin.test:9001/v1/credentials?limit=1", NULL);
     expect_req(1, "GET", "http://admin.test:9001/v1/credentials?limit=1&cursor=CF1", NULL);
     expect_req(2, "GET", "http://admin.test:9001/v1/credentials?limit=1&cursor=CF2", NULL);
-    assert_string_equal(k.out,
-                        "ID                    NAME  PARENT                STATUS    EXPIRES_AT      "
-                        "          LAST_USED_AT\n"
-                        "CFQ2W3E4R5T6Y7U7IOPA  up    CFROOT                active    never           "
-                        "          never\n"
-                        "CF2                   two   CFQ2W3E4R5T6Y7U7IOPA  disabled  "
-                        "2025-06-30T00:00:00.000Z  never\n");
+    assert_string_equal(
+        k.out, "ID                    NAME  PARENT                STATUS    EXPIRES_AT      "
+               "          LAST_USED_AT\n"
+               "CFQ2W3E4R5T6Y7U7IOPA  up    CFROOT                active    never           "
+               "          never\n"
+               "CF2                   two   CFQ2W3E4R5T6Y7U7IOPA  disabled  "
+               "2025-06-30T00:00:00.000Z  never\n");
     assert_int_equal(k.errlen, 0);
     cap_close(&k);
 
@@ -327,8 +329,8 @@ static void test_credential_list(void **state)
     assert_int_equal(run(&k, &cf_cli_credential_group, "list", "--cursor", "CF 8", NULL),
                      CF_CLI_EXIT_OK);
     expect_req(0, "GET", "http://admin.test:9001/v1/credentials?cursor=CF%208", NULL);
-    assert_string_equal(k.err,
-                        "coffer: warning: more credentials follow: add --cursor CF9, or use --all\n");
+    assert_string_equal(
+        k.err, "coffer: warning: more credentials follow: add --cursor CF9, or use --all\n");
     fake_push(200, "{\"credentials\": [], \"next_cursor\": \"CF9\"}");
     assert_int_equal(run(&k, &cf_cli_credential_group, "list", "--json", NULL), CF_CLI_EXIT_OK);
     assert_non_null(strstr(k.out, "{\n  \"credentials\": [],\n  \"next_cursor\": \"CF9\"\n}\n"));
@@ -380,9 +382,8 @@ static void test_credential_show_update(void **state)
     expect_req(1, "GET", "http://admin.test:9001/v1/credentials/..%2Fa%20b%3F", NULL);
 
     fake_push(200, "{" CRED "}");
-    assert_int_equal(run(&k, &cf_cli_credential_group, "update", "CFX", "--name", "n",
-                         "--status", "disabled", "--expires-at", "2031-02-03T04:05:06Z",
-                         "--any-ip", NULL),
+    assert_int_equal(run(&k, &cf_cli_credential_group, "update", "CFX", "--name", "n", "--status",
+                         "disabled", "--expires-at", "2031-02-03T04:05:06Z", "--any-ip", NULL),
                      CF_CLI_EXIT_OK);
     expect_req(2, "PATCH", "http://admin.test:9001/v1/credentials/CFX",
                "{\"name\": \"n\", \"status\": \"disabled\", \"expires_at\": "
@@ -397,9 +398,9 @@ static void test_credential_show_update(void **state)
     assert_int_equal(run(&k, &cf_cli_credential_group, "update", "CFX", NULL), CF_CLI_EXIT_USAGE);
     assert_int_equal(run(&k, &cf_cli_credential_group, "update", "CFX", "--status", "off", NULL),
                      CF_CLI_EXIT_USAGE);
-    assert_int_equal(run(&k, &cf_cli_credential_group, "update", "CFX", "--any-ip", "--allow-ip",
-                         "::1", NULL),
-                     CF_CLI_EXIT_USAGE);
+    assert_int_equal(
+        run(&k, &cf_cli_credential_group, "update", "CFX", "--any-ip", "--allow-ip", "::1", NULL),
+        CF_CLI_EXIT_USAGE);
     assert_int_equal(run(&k, &cf_cli_credential_group, "show", NULL), CF_CLI_EXIT_USAGE);
     assert_int_equal(nseen, 4);
     cap_close(&k);
@@ -416,9 +417,9 @@ static void test_credential_rotate_revoke(void **state)
                "{\"grace_seconds\": 0}");
     assert_non_null(strstr(k.out, "secret_access_key  wJalr/XUtn+FEMI=\n"));
     fake_push(200, "{" CRED ", " SECRETS "}");
-    assert_int_equal(run(&k, &cf_cli_credential_group, "rotate", "CFX", "--grace", "10m",
-                         "--env", NULL),
-                     CF_CLI_EXIT_OK);
+    assert_int_equal(
+        run(&k, &cf_cli_credential_group, "rotate", "CFX", "--grace", "10m", "--env", NULL),
+        CF_CLI_EXIT_OK);
     expect_req(1, "POST", "http://admin.test:9001/v1/credentials/CFX/rotate",
                "{\"grace_seconds\": 600}");
     assert_non_null(strstr(k.out, "\nAWS_ACCESS_KEY_ID=CFQ2W3E4R5T6Y7U7IOPA\n"));
@@ -449,8 +450,8 @@ static void test_bucket_create(void **state)
     (void)state;
     cap_open(&k);
     fake_push(201, "{\"bucket\": " BUCKET "}");
-    assert_int_equal(run(&k, &cf_cli_bucket_group, "create", "customer-42", "--region",
-                         "eu-west-1", "--max-bytes", "10GiB", "--max-objects", "100000", NULL),
+    assert_int_equal(run(&k, &cf_cli_bucket_group, "create", "customer-42", "--region", "eu-west-1",
+                         "--max-bytes", "10GiB", "--max-objects", "100000", NULL),
                      CF_CLI_EXIT_OK);
     expect_req(0, "POST", "http://admin.test:9001/v1/buckets",
                "{\"name\": \"customer-42\", \"region\": \"eu-west-1\", \"quota\": "
@@ -495,9 +496,9 @@ static void test_bucket_create(void **state)
     assert_int_equal(run(&k, &cf_cli_bucket_group, "create", "b", "--max-bytes", "1.5GB", NULL),
                      CF_CLI_EXIT_USAGE);
     assert_int_equal(run(&k, &cf_cli_bucket_group, "create", NULL), CF_CLI_EXIT_USAGE);
-    assert_int_equal(run(&k, &cf_cli_bucket_group, "create", "b", "--credential-permission",
-                         "all", NULL),
-                     CF_CLI_EXIT_USAGE);
+    assert_int_equal(
+        run(&k, &cf_cli_bucket_group, "create", "b", "--credential-permission", "all", NULL),
+        CF_CLI_EXIT_USAGE);
     assert_int_equal(nseen, 2);
     cap_close(&k);
 }
@@ -512,11 +513,12 @@ static void test_bucket_list_show_update_delete(void **state)
                    "{\"max_bytes\": 5, \"max_objects\": null}}]}");
     assert_int_equal(run(&k, &cf_cli_bucket_group, "list", NULL), CF_CLI_EXIT_OK);
     expect_req(0, "GET", "http://admin.test:9001/v1/buckets", NULL);
-    assert_string_equal(k.out, "NAME         REGION     OBJECTS  BYTES  MAX_BYTES  MAX_OBJECTS  "
-                               "CREATED_AT\n"
-                               "customer-42  us-east-1  3        2048   none       10           "
-                               "2025-01-02T10:00:00.000Z\n"
-                               "b            r          0        0      5          none         t\n");
+    assert_string_equal(k.out,
+                        "NAME         REGION     OBJECTS  BYTES  MAX_BYTES  MAX_OBJECTS  "
+                        "CREATED_AT\n"
+                        "customer-42  us-east-1  3        2048   none       10           "
+                        "2025-01-02T10:00:00.000Z\n"
+                        "b            r          0        0      5          none         t\n");
     cap_close(&k);
 
     cap_open(&k);
@@ -530,9 +532,9 @@ static void test_bucket_list_show_update_delete(void **state)
     expect_req(1, "PATCH", "http://admin.test:9001/v1/buckets/customer-42",
                "{\"quota\": {\"max_bytes\": null, \"max_objects\": 1000}}");
     fake_push(200, BUCKET);
-    assert_int_equal(run(&k, &cf_cli_bucket_group, "update", "customer-42", "--max-bytes", "2MB",
-                         NULL),
-                     CF_CLI_EXIT_OK);
+    assert_int_equal(
+        run(&k, &cf_cli_bucket_group, "update", "customer-42", "--max-bytes", "2MB", NULL),
+        CF_CLI_EXIT_OK);
     expect_req(2, "PATCH", "http://admin.test:9001/v1/buckets/customer-42",
                "{\"quota\": {\"max_bytes\": 2000000}}");
     assert_int_equal(run(&k, &cf_cli_bucket_group, "update", "customer-42", NULL),
@@ -585,8 +587,7 @@ static void test_temp_credential(void **state)
                                "session_token      AQo+/==\n"
                                "expires_at         2025-01-02T10:15:00.000Z\n"
                                "policy:  (none: the parent's rights)\n");
-    assert_int_equal(run(&k, &cf_cli_temp_group, "create", "--ttl", "8d", NULL),
-                     CF_CLI_EXIT_USAGE);
+    assert_int_equal(run(&k, &cf_cli_temp_group, "create", "--ttl", "8d", NULL), CF_CLI_EXIT_USAGE);
     assert_int_equal(run(&k, &cf_cli_temp_group, "create", "--bucket", "b", NULL),
                      CF_CLI_EXIT_USAGE);
     assert_int_equal(nseen, 1);
@@ -620,8 +621,7 @@ static void test_audit(void **state)
                         "42   t                         -       s3:GetObject            b/k     "
                         "::1        denied\n");
     assert_int_equal(run(&k, &cf_cli_audit_group, "--limit", "1001", NULL), CF_CLI_EXIT_USAGE);
-    assert_int_equal(run(&k, &cf_cli_audit_group, "--since", "last week", NULL),
-                     CF_CLI_EXIT_USAGE);
+    assert_int_equal(run(&k, &cf_cli_audit_group, "--since", "last week", NULL), CF_CLI_EXIT_USAGE);
     assert_int_equal(nseen, 1);
     cap_close(&k);
 }
@@ -697,9 +697,9 @@ static void test_target_checks(void **state)
     assert_int_equal(run(&k, &cf_cli_health_group, NULL), CF_CLI_EXIT_USAGE);
     /* --url / --token on the command line win. */
     fake_push(200, "{\"buckets\": []}");
-    assert_int_equal(run(&k, &cf_cli_bucket_group, "list", "--url", "https://h:1/",
-                         "--token=cft_cli", NULL),
-                     CF_CLI_EXIT_OK);
+    assert_int_equal(
+        run(&k, &cf_cli_bucket_group, "list", "--url", "https://h:1/", "--token=cft_cli", NULL),
+        CF_CLI_EXIT_OK);
     expect_req(0, "GET", "https://h:1/v1/buckets", NULL);
     assert_string_equal(seen[0].token, "cft_cli");
     assert_int_equal(nseen, 1);

@@ -84,9 +84,9 @@ static void test_shell_quote(void **state)
 static void test_shell_roundtrip(void **state)
 {
     static const char *const values[] = {
-        "plain", "", "it's", "''", "a b  c", "$(touch /tmp/coffer-pwned)", "`id`", "\"dq\"",
-        "back\\slash", "new\nline", "tab\tx", "*?[a]", "!bang", "#hash", "-n", "ü日本",
-        "x'\"'\"'y",
+        "plain", "",       "it's",        "''",        "a b  c",    "$(touch /tmp/coffer-pwned)",
+        "`id`",  "\"dq\"", "back\\slash", "new\nline", "tab\tx",    "*?[a]",
+        "!bang", "#hash",  "-n",          "ü日本",     "x'\"'\"'y",
     };
     (void)state;
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
@@ -141,7 +141,10 @@ static void test_sanitize(void **state)
     check_clean("a\x1b[31mred", "a?[31mred");
     check_clean("tab\there\r\n", "tab?here??");
     check_clean("del\x7f", "del?");
-    check_clean("c1 \xc2\x9b" "2J", "c1 ?" "?2J"); /* U+009B CSI: both bytes replaced */
+    check_clean("c1 \xc2\x9b"
+                "2J",
+                "c1 ?"
+                "?2J"); /* U+009B CSI: both bytes replaced */
     check_clean("bad \xff\xfe", "bad ??");
     check_clean("overlong \xc0\xaf", "overlong ??");
     check_clean("surrogate \xed\xa0\x80", "surrogate ???");
@@ -275,10 +278,14 @@ static void test_print_json(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shell_quote),  cmocka_unit_test(test_shell_roundtrip),
-        cmocka_unit_test(test_print_env),    cmocka_unit_test(test_sanitize),
-        cmocka_unit_test(test_error_line),   cmocka_unit_test(test_table),
-        cmocka_unit_test(test_table_ragged_and_empty), cmocka_unit_test(test_table_json),
+        cmocka_unit_test(test_shell_quote),
+        cmocka_unit_test(test_shell_roundtrip),
+        cmocka_unit_test(test_print_env),
+        cmocka_unit_test(test_sanitize),
+        cmocka_unit_test(test_error_line),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_table_ragged_and_empty),
+        cmocka_unit_test(test_table_json),
         cmocka_unit_test(test_print_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

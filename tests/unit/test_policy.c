@@ -482,10 +482,10 @@ static void test_parse_ok(void **state)
 
 static const eval_case basic_cases[] = {
     /* Deny wins over Allow; nothing matched: implicit deny */
-    {"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b1/"
-     "*\"},"
-     "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteObject\",\"Resource\":\"arn:aws:s3:::b1/keep/"
-     "*\"}]}",
+    {"{\"Statement\":["
+     "{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"arn:aws:s3:::b1/*\"},"
+     "{\"Effect\":\"Deny\",\"Action\":\"s3:DeleteObject\",\"Resource\":"
+     "\"arn:aws:s3:::b1/keep/*\"}]}",
      {{"s3:GetObject", S3("b1/x"), ALLOW},
       {"s3:DeleteObject", S3("b1/x"), ALLOW},
       {"s3:DeleteObject", S3("b1/keep/x"), DENY},
