@@ -3,7 +3,8 @@
  * Supported: Version "2012-10-17" (or "2008-10-17"), Id; Statement as an object or an array
  * (1..100); Sid; Effect Allow|Deny; Action / NotAction (string or array of 1..100; "*" or
  * "service:name" with service s3 or admin, '*' and '?' wildcards, matched case-insensitively;
- * unknown s3: names are accepted, an admin: name must match one of coffer's admin actions);
+ * an s3: name must match an action of AWS's S3 catalogue, so actions coffer does not implement
+ * yet are accepted and typos are not; an admin: name must match one of coffer's actions);
  * Resource / NotResource ("*", ARNs "arn:aws:s3:::bucket", "arn:aws:s3:::bucket/prefix*",
  * admin resources "arn:coffer:admin:::credential/<id>", "arn:coffer:admin:::bucket/<name>";
  * wildcards, matched case-sensitively); Condition with the operators StringEquals,

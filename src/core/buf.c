@@ -135,8 +135,29 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
         case '\'':
             rep = "&apos;";
             break;
-        default:
+        default: {
+            unsigned char c = (unsigned char)s.p[i];
+            char ref[8];
+            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+                /* As S3 writes them; clients that cannot read these use encoding-type=url. */
+                snprintf(ref, sizeof ref, "&#x%X;", c);
+                rep = ref;
+                break;
+            }
+            if (c < 0x80)
+                continue;
+            size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+            if (n > 1 && i + n <= s.len && cf_utf8_valid(cf_str_make(s.p + i, n))) {
+                i += n - 1;
+                continue;
+            }
+            /* Never emit malformed UTF-8: the document would not parse at all. */
+            rc = cf_buf_append(b, s.p + start, i - start);
+            if (rc == CF_OK)
+                rc = cf_buf_append_c(b, "\xEF\xBF\xBD"); /* U+FFFD */
+            start = i + 1;
             continue;
+        }
         }
         rc = cf_buf_append(b, s.p + start, i - start);
         if (rc == CF_OK)

@@ -186,6 +186,11 @@ bool cf_http_add_header_str(cf_http_req *r, const char *name, cf_str value)
     for (char *q = v; *q; q++)
         if (*q == '\r' || *q == '\n')
             *q = ' ';
+    /* MHD refuses empty values; a lone space reads as empty to every client. */
+    if (v[0] == 0)
+        v = cf_arena_strdup(r->arena, " ");
+    if (v == NULL)
+        return false;
     r->resp_headers[r->nresp_headers].name = nm;
     r->resp_headers[r->nresp_headers].value = v;
     r->nresp_headers++;
@@ -283,6 +288,13 @@ static enum MHD_Result queue(cf_http_req *r)
     return ok;
 }
 
+static bool request_has_body(const cf_http_req *r)
+{
+    if (r->has_content_length)
+        return r->content_length > 0;
+    return cf_http_has_header(r, "transfer-encoding");
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -310,7 +322,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         if (cl.p != NULL && cf_str_to_u64(cl, &r->content_length))
             r->has_content_length = true;
         srv->h.on_request(srv->h.ctx, r);
-        if (r->responded)
+        /* MHD closes the connection after a response queued at this first call; that is
+         * right when a body would otherwise have to be read, but a bodiless request's answer
+         * waits for the next call so the connection stays alive. */
+        if (r->responded && request_has_body(r))
             return queue(r);
         return MHD_YES;
     }

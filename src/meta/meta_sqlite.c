@@ -124,11 +124,12 @@ static const char *const migrations[] = {
     X(BEGIN_IMM, "BEGIN IMMEDIATE")                                                                \
     X(COMMIT, "COMMIT")                                                                            \
     X(ROLLBACK, "ROLLBACK")                                                                        \
-    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms, quota_bytes, "           \
-                     "quota_objects) VALUES(?1,?2,?3,?4,?5,?6)")                                    \
+    X(BUCKET_INSERT, "INSERT INTO buckets(name, owner, region, created_ms, quota_bytes, "          \
+                     "quota_objects) VALUES(?1,?2,?3,?4,?5,?6)")                                   \
     X(BUCKET_GET, "SELECT " BUCKET_COLS " FROM buckets WHERE name=?1")                             \
     X(BUCKET_EXISTS, "SELECT 1 FROM buckets WHERE name=?1")                                        \
-    X(BUCKET_USAGE, "SELECT objects, bytes, quota_bytes, quota_objects FROM buckets WHERE name=?1") \
+    X(BUCKET_USAGE,                                                                                \
+      "SELECT objects, bytes, quota_bytes, quota_objects FROM buckets WHERE name=?1")              \
     X(BUCKET_USAGE_SET, "UPDATE buckets SET objects=?2, bytes=?3 WHERE name=?1")                   \
     X(BUCKET_SET_QUOTA, "UPDATE buckets SET quota_bytes=?2, quota_objects=?3 WHERE name=?1")       \
     X(BUCKET_LIST, "SELECT " BUCKET_COLS " FROM buckets ORDER BY name")                            \
@@ -160,31 +161,32 @@ static const char *const migrations[] = {
     X(CRED_COUNT, "SELECT count(*) FROM credentials")                                              \
     X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE id=?1")                                        \
     X(CRED_TOUCH, "UPDATE credentials SET last_used_ms=?2 WHERE id=?1 AND last_used_ms<?2")        \
-    /* Walks up from ?2 (a few primary-key searches); UNION stops at a parent_id cycle. */      \
-    X(CRED_IN_SUBTREE, "WITH RECURSIVE up(id, parent_id) AS ("                                    \
+    /* Walks up from ?2 (a few primary-key searches); UNION stops at a parent_id cycle. */         \
+    X(CRED_IN_SUBTREE, "WITH RECURSIVE up(id, parent_id) AS ("                                     \
                        " SELECT id, parent_id FROM credentials WHERE id=?2"                        \
                        " UNION SELECT c.id, c.parent_id FROM credentials c JOIN up"                \
                        " ON c.id=up.parent_id)"                                                    \
                        " SELECT 1 FROM up WHERE id=?1 LIMIT 1")                                    \
     X(CRED_SUBTREE_IDS, "WITH RECURSIVE " SUBTREE_WALK " SELECT id FROM sub")                      \
-    X(CRED_SCAN, "SELECT id, parent_id FROM credentials INDEXED BY credentials_tree "             \
+    X(CRED_SCAN, "SELECT id, parent_id FROM credentials INDEXED BY credentials_tree "              \
                  "WHERE id>?1 ORDER BY id")                                                        \
     X(CRED_PARENT, "SELECT parent_id FROM credentials INDEXED BY credentials_tree WHERE id=?1")    \
     X(CRED_DELETE_SUBTREE, "WITH RECURSIVE " SUBTREE_CTE " DELETE FROM credentials "               \
                            "WHERE id IN (SELECT id FROM sub)")                                     \
     X(AUDIT_INSERT, "INSERT INTO audit(time_ms, actor, action, target, source_ip, outcome, "       \
                     "detail) VALUES(?1,?2,?3,?4,?5,?6,?7)")                                        \
-    /* Queries: ?1 after_seq, ?2 since (inclusive), ?3 until (exclusive), ?4 limit, ?5 the   \
-     * credential. Each form walks an index in seq order or, for a time window, only the     \
-     * window's rows, and never scans the table. */                                           \
+    /* Queries: ?1 after_seq, ?2 since (inclusive), ?3 until (exclusive), ?4 limit, ?5 the         \
+     * credential. Each form walks an index in seq order or, for a time window, only the           \
+     * window's rows, and never scans the table. */                                                \
     X(AUDIT_ALL, "SELECT " AUDIT_COLS " FROM audit WHERE seq>?1 ORDER BY seq LIMIT ?4")            \
     X(AUDIT_TIME, "SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_time "                        \
                   "WHERE time_ms>=?2 AND time_ms<?3 AND seq>?1 ORDER BY seq LIMIT ?4")             \
-    X(AUDIT_CRED, "SELECT * FROM (SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_actor "        \
-                  "WHERE actor=?5 AND seq>?1 AND time_ms>=?2 AND time_ms<?3 ORDER BY seq LIMIT ?4)" \
-                  " UNION SELECT * FROM (SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_target " \
-                  "WHERE target=?5 AND seq>?1 AND time_ms>=?2 AND time_ms<?3 ORDER BY seq LIMIT ?4)" \
-                  " ORDER BY 1 LIMIT ?4")
+    X(AUDIT_CRED,                                                                                  \
+      "SELECT * FROM (SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_actor "                    \
+      "WHERE actor=?5 AND seq>?1 AND time_ms>=?2 AND time_ms<?3 ORDER BY seq LIMIT ?4)"            \
+      " UNION SELECT * FROM (SELECT " AUDIT_COLS " FROM audit INDEXED BY audit_target "            \
+      "WHERE target=?5 AND seq>?1 AND time_ms>=?2 AND time_ms<?3 ORDER BY seq LIMIT ?4)"           \
+      " ORDER BY 1 LIMIT ?4")
 
 enum {
 #define ST_ENUM(name, sql) ST_##name,
@@ -760,8 +762,7 @@ out:
     return end_write(m, c, rc);
 }
 
-static cf_rc m_bucket_set_quota(cf_meta *mm, cf_str name, uint64_t max_bytes,
-                                uint64_t max_objects)
+static cf_rc m_bucket_set_quota(cf_meta *mm, cf_str name, uint64_t max_bytes, uint64_t max_objects)
 {
     msq *m = (msq *)mm;
     conn *c = get_conn(m);
@@ -1599,7 +1600,8 @@ static cf_rc m_cred_in_subtree(cf_meta *mm, cf_str ancestor_id, cf_str id, bool 
 /* ---- subtree listing ----
  *
  * Walking the whole subtree (a recursive CTE on credentials_parent) and sorting it costs
- * O(subtree) per page: more than a second for a page of a 100,000-credential subtree. So a
+ * O(subtree) per page: 0.2 to 1.7 s for a page of a 100,000-credential subtree (make the
+ * bench tests/unit/bench_meta_subtree.c), against a few ms for the steps below. So a
  * page is found in bounded steps, each taken only if the one before did not settle it:
  * 1. walk the subtree up to WALK_SMALL ids per row asked for: a small subtree is then
  *    known whole, and sorted in memory;
@@ -1711,8 +1713,8 @@ static void ancmap_free(ancmap *am)
 }
 
 /* Whether the credential id (whose parent is parent_id) is root or below it. Walks up with
- * primary-key searches until it meets root, a top-level credential, a missing parent, or an
- * id whose answer is known; every id on the way gets the answer. An id met twice on one walk
+ * searches of credentials_tree until it meets root, a top-level credential, a missing parent,
+ * or an id whose answer is known; every id on the way gets the answer. An id met twice on one walk
  * is a cycle that does not contain root: not in the subtree, as the recursive walk from root
  * would also find. */
 static cf_rc in_subtree_memo(conn *c, ancmap *am, cf_str root, cf_str id, cf_str parent_id,

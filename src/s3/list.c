@@ -113,7 +113,8 @@ void cf_s3_list_objects(cf_s3_req *q)
             }
             cf_b64_encode((const uint8_t *)res.next_marker.p, res.next_marker.len, tok);
             cf_xml_elem_c(&b, "NextContinuationToken", tok);
-        } else {
+        } else if (delim.p != NULL) {
+            /* S3 gives NextMarker only with a delimiter; clients page by the last key. */
             elem_enc(&b, "NextMarker", res.next_marker, url);
         }
     }

@@ -162,7 +162,9 @@ void cf_s3_get_object(cf_s3_req *q)
         }
     }
     cf_str ckmode = cf_http_header(r, "x-amz-checksum-mode");
-    cf_s3_add_object_headers(q, &o, ckmode.p != NULL && cf_str_ieq_c(ckmode, "ENABLED"));
+    /* The stored checksum covers the whole object: a range does not get it. */
+    cf_s3_add_object_headers(q, &o,
+                             status == 200 && ckmode.p != NULL && cf_str_ieq_c(ckmode, "ENABLED"));
     cf_http_add_header(r, "Accept-Ranges", "bytes");
 
     if (o.blob_id[0] == 0) {

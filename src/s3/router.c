@@ -171,7 +171,15 @@ static bool host_bucket(const cf_s3_req *q, cf_str *bucket)
         if (a != b)
             return false;
     }
-    *bucket = cf_str_sub(host, 0, host.len - dlen - 1);
+    /* Host names are case-insensitive; bucket names are lowercase. */
+    cf_str b = cf_str_sub(host, 0, host.len - dlen - 1);
+    char *lower = cf_arena_strndup(q->arena, b.p, b.len);
+    if (lower == NULL)
+        return false;
+    for (char *c = lower; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    *bucket = cf_str_make(lower, b.len);
     return true;
 }
 

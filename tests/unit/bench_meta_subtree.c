@@ -44,6 +44,18 @@ static uint64_t xorshift(void)
     return rng;
 }
 
+/* Size of the subtree of S-relative node r (children of r are FANOUT*r+1 .. FANOUT*r+FANOUT). */
+static size_t heap_subtree(size_t r)
+{
+    size_t lo = r, hi = r, n = 0;
+    while (lo < SUB) {
+        n += (hi < SUB ? hi : SUB - 1) - lo + 1;
+        lo = lo * FANOUT + 1;
+        hi = hi * FANOUT + FANOUT;
+    }
+    return n;
+}
+
 /* Median and worst of REPS runs of one page. walk_max 0: the backend's own choice. */
 static void bench_page(cf_meta *m, const char *label, const char *root, const char *after,
                        uint32_t limit, bool walk_only)
@@ -57,10 +69,10 @@ static void bench_page(cf_meta *m, const char *label, const char *root, const ch
         cf_arena *a = cf_arena_new(0);
         cf_cred_row *rows;
         double t0 = now_ms();
-        cf_rc rc = walk_only ? list_subtree(c, cf_str_c(root), cf_str_c(after), limit, &walk, a,
-                                            &rows, &n)
-                             : m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit,
-                                                         a, &rows, &n);
+        cf_rc rc =
+            walk_only ? list_subtree(c, cf_str_c(root), cf_str_c(after), limit, &walk, a, &rows, &n)
+                      : m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit, a,
+                                                  &rows, &n);
         if (!a || rc != CF_OK) {
             fprintf(stderr, "list failed\n");
             exit(1);
@@ -157,7 +169,7 @@ int main(int argc, char **argv)
     /* A cursor halfway through S's ids. */
     {
         size_t nsorted = 0;
-        char (*sorted)[24] = calloc(SUB, sizeof(*sorted));
+        char(*sorted)[24] = calloc(SUB, sizeof(*sorted));
         if (!sorted)
             return 1;
         for (i = 1; i <= SUB; i++)
@@ -170,21 +182,21 @@ int main(int argc, char **argv)
         bench_page(m, "S, 100 rows, last page", ids[1], sorted[nsorted - 50], 100, false);
         bench_page(m, "S, 1000 rows, first page", ids[1], "", 1000, false);
         bench_page(m, "R (everything), 100 rows, middle", ids[0], sorted[mid], 100, false);
-        /* Children of S head subtrees of ~12,500; grandchildren ~1,560; then 195, 24, 3. */
-        bench_page(m, "child of S (~12,500, 6% of ids), 100 rows", ids[2], "", 100, false);
-        bench_page(m, "grandchild (~1,560, 0.8% of ids), 100 rows", ids[2 + FANOUT], "", 100,
-                   false);
-        bench_page(m, "great-grandchild (~195), 100 rows", ids[2 + FANOUT + FANOUT * FANOUT], "",
-                   100, false);
-        bench_page(m, "a leaf, 100 rows", ids[SUB], "", 100, false);
-        bench_page(m, "S, 100 rows, plain recursive walk (for comparison)", ids[1], "", 100,
-                   true);
+        /* Smaller subtrees under S, from a child of S down to a leaf. */
+        for (i = 1; i < SUB; i = i * FANOUT + FANOUT) {
+            char label[96];
+            size_t sz = heap_subtree(i);
+            snprintf(label, sizeof(label), "subtree of %zu (%.2f%% of ids), 100 rows", sz,
+                     100.0 * (double)sz / (double)total);
+            bench_page(m, label, ids[1 + i], "", 100, false);
+        }
+        bench_page(m, "S, 100 rows, plain recursive walk (for comparison)", ids[1], "", 100, true);
         free(sorted);
     }
     printf("whole subtrees:\n");
     bench_all_pages(m, "S by pages of 100", ids[1], 100);
     bench_all_pages(m, "S by pages of 1000", ids[1], 1000);
-    bench_all_pages(m, "child of S by pages of 100", ids[2], 100);
+    bench_all_pages(m, "a child of S by pages of 100", ids[2], 100);
 
     {
         cf_arena *a = cf_arena_new(0);

@@ -62,9 +62,10 @@ static int teardown(void **state)
 
 static cf_bucket_info bucket(const char *name)
 {
-    cf_bucket_info b = {
-        .name = cf_str_c(name), .owner = CF_STR("owner1"), .region = CF_STR("us-east-1"),
-        .created_ms = 1234};
+    cf_bucket_info b = {.name = cf_str_c(name),
+                        .owner = CF_STR("owner1"),
+                        .region = CF_STR("us-east-1"),
+                        .created_ms = 1234};
     return b;
 }
 
@@ -189,12 +190,13 @@ static void test_schema(void **state)
     cf_meta *m2;
 
     assert_int_equal(put(f->m, "b", "k"), CF_ENOTFOUND);
-    assert_int_equal(
-        f->m->ops->bucket_create(f->m,
-                                 &(cf_bucket_info){.name = CF_STR("b"), .owner = CF_STR("o"),
-                                                   .region = CF_STR("r"), .created_ms = 1},
-                                 NULL, NULL),
-        CF_OK);
+    assert_int_equal(f->m->ops->bucket_create(f->m,
+                                              &(cf_bucket_info){.name = CF_STR("b"),
+                                                                .owner = CF_STR("o"),
+                                                                .region = CF_STR("r"),
+                                                                .created_ms = 1},
+                                              NULL, NULL),
+                     CF_OK);
     f->m->ops->close(f->m);
     f->m = NULL;
     assert_int_equal(user_version(f->path), SCHEMA_VERSION);
@@ -260,8 +262,7 @@ static void test_query_plans(void **state)
     } walks[] = {
         {ST_CRED_IN_SUBTREE, "SEARCH c USING PRIMARY KEY (id=?)"},
         {ST_CRED_SUBTREE_IDS, "SEARCH c USING COVERING INDEX credentials_parent (parent_id=?)"},
-        {ST_CRED_DELETE_SUBTREE,
-         "SEARCH c USING COVERING INDEX credentials_parent (parent_id=?)"},
+        {ST_CRED_DELETE_SUBTREE, "SEARCH c USING COVERING INDEX credentials_parent (parent_id=?)"},
         {ST_AUDIT_TIME, "SEARCH audit USING INDEX audit_time (time_ms>? AND time_ms<?)"},
         {ST_AUDIT_CRED, "SEARCH audit USING INDEX audit_actor (actor=? AND rowid>?)"},
         {ST_AUDIT_CRED, "SEARCH audit USING INDEX audit_target (target=? AND rowid>?)"},
@@ -1447,8 +1448,8 @@ static void *usage_worker(void *arg)
         if (r % 5 == 0)
             rc = w->m->ops->object_delete(w->m, CF_STR("bk"), cf_str_c(key), NULL);
         else
-            rc = put_sized(w->m, "bk", key, wrnd(&w->seed) % 5000, (r % 3) ? 0 : 1 + r % 1000,
-                           NULL);
+            rc =
+                put_sized(w->m, "bk", key, wrnd(&w->seed) % 5000, (r % 3) ? 0 : 1 + r % 1000, NULL);
         if (rc == CF_ETOOBIG)
             w->toobig++;
         else
@@ -1626,20 +1627,20 @@ static const char *subtree_page(fixture *f, const char *root, const char *after,
     size_t n, s;
     const char *want;
     conn *c = get_conn((msq *)f->m);
-    assert_int_equal(f->m->ops->cred_list_subtree(f->m, cf_str_c(root), cf_str_c(after), limit,
-                                                   f->a, &rows, &n),
-                     CF_OK);
+    assert_int_equal(
+        f->m->ops->cred_list_subtree(f->m, cf_str_c(root), cf_str_c(after), limit, f->a, &rows, &n),
+        CF_OK);
     assert_true(n <= limit);
     want = ids_str(f->a, rows, n);
     for (s = 0; s < NSTRATEGIES; s++) {
         const char *got;
-        assert_int_equal(
-            list_subtree(c, cf_str_c(root), cf_str_c(after), limit, &strategies[s], f->a, &rows, &n),
-            CF_OK);
+        assert_int_equal(list_subtree(c, cf_str_c(root), cf_str_c(after), limit, &strategies[s],
+                                      f->a, &rows, &n),
+                         CF_OK);
         got = ids_str(f->a, rows, n);
         if (strcmp(got, want) != 0)
-            fail_msg("subtree %s after %s limit %u: strategy %zu gives %s, default %s", root,
-                     after, limit, s, got, want);
+            fail_msg("subtree %s after %s limit %u: strategy %zu gives %s, default %s", root, after,
+                     limit, s, got, want);
     }
     return want;
 }
@@ -1857,8 +1858,8 @@ static void test_cred_subtree_random(void **state)
         else if (i % 97 == 0)
             rf->parent[i] = -2;
         else /* mostly shallow and bushy, sometimes a long thin branch */
-            rf->parent[i] = (rnd() % 4) ? (int)(rnd() % (unsigned)(i < 40 ? i : 40 + i / 8))
-                                        : i - 1;
+            rf->parent[i] =
+                (rnd() % 4) ? (int)(rnd() % (unsigned)(i < 40 ? i : 40 + i / 8)) : i - 1;
     }
     /* Two cycles, 10 <-> 20 and 500 its own parent, with what hangs off them. */
     rf->parent[10] = 20;
@@ -1870,7 +1871,7 @@ static void test_cred_subtree_random(void **state)
     assert_int_equal(begin_write((msq *)m, c), CF_OK);
     st = stmt(c, ST_CRED_INSERT);
     for (i = 0; i < RF_N; i++) {
-        cf_cred_row r = cred_row(rf->id[i], rf->parent[i] >= 0   ? rf->id[rf->parent[i]]
+        cf_cred_row r = cred_row(rf->id[i], rf->parent[i] >= 0    ? rf->id[rf->parent[i]]
                                             : rf->parent[i] == -2 ? "MISSING"
                                                                   : "");
         bind_cred(st, &r);
@@ -1900,7 +1901,7 @@ static void test_cred_subtree_random(void **state)
                 cf_cred_row *rows;
                 size_t n, j, s;
                 assert_int_equal(m->ops->cred_list_subtree(m, cf_str_c(rf->id[r]), after,
-                                                            limits[li], a, &rows, &n),
+                                                           limits[li], a, &rows, &n),
                                  CF_OK);
                 for (j = 0; j < n; j++) {
                     assert_true(got + j < nref);
@@ -1984,12 +1985,12 @@ static void test_audit(void **state)
     assert_int_equal(m->ops->audit_query(m, &all, f->a, &rows, &n), CF_OK);
     assert_int_equal(n, 0);
 
-    audit_add(m, 1000, "R", "admin:CreateCredential", "A", "ok");     /* 1 */
-    audit_add(m, 2000, "A", "admin:CreateCredential", "A1", "ok");    /* 2 */
-    audit_add(m, 3000, "A1", "s3:GetObject", "bk/key", "denied");     /* 3 */
-    audit_add(m, 4000, "", "s3:PutObject", "bk", "denied");           /* 4 */
-    audit_add(m, 5000, "A", "admin:RotateCredential", "A", "ok");     /* 5 */
-    audit_add(m, 2500, "R", "admin:UpdateCredential", "A1", "ok");    /* 6: time out of order */
+    audit_add(m, 1000, "R", "admin:CreateCredential", "A", "ok");  /* 1 */
+    audit_add(m, 2000, "A", "admin:CreateCredential", "A1", "ok"); /* 2 */
+    audit_add(m, 3000, "A1", "s3:GetObject", "bk/key", "denied");  /* 3 */
+    audit_add(m, 4000, "", "s3:PutObject", "bk", "denied");        /* 4 */
+    audit_add(m, 5000, "A", "admin:RotateCredential", "A", "ok");  /* 5 */
+    audit_add(m, 2500, "R", "admin:UpdateCredential", "A1", "ok"); /* 6: time out of order */
     before = cf_now_ms();
     audit_add(m, 0, "A1", "admin:DeleteCredential", "A1", "ok"); /* 7: now */
     after = cf_now_ms();

@@ -210,6 +210,13 @@ static const perr_case parse_errors[] = {
      "Statement[0].Action[1]", "matches no admin action"},
     {ST("{\"Effect\":\"Allow\",\"Action\":\"admin:Put*\",\"Resource\":\"*\"}"),
      "Statement[0].Action", "matches no admin action"},
+    {ST("{\"Effect\":\"Allow\",\"Action\":\"s3:NoSuchAction\",\"Resource\":\"*\"}"),
+     "Statement[0].Action", "\"s3:NoSuchAction\" matches no S3 action"},
+    {ST("{\"Effect\":\"Deny\",\"Action\":[\"s3:GetObject\",\"s3:DeleteObjcet\"],\"Resource\":\"*"
+        "\"}"),
+     "Statement[0].Action[1]", "matches no S3 action"},
+    {ST("{\"Effect\":\"Allow\",\"Action\":\"s3:Gte*\",\"Resource\":\"*\"}"), "Statement[0].Action",
+     "matches no S3 action"},
     /* resources */
     {ST("{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":[]}"), "Statement[0].Resource",
      "must not be empty"},
@@ -372,11 +379,11 @@ static void test_parse_limits(void **state)
     free(j);
     /* 100 actions, resources, values fit; 101 do not */
     j = build("{\"Statement\":[{\"Effect\":\"Allow\",\"Resource\":\"*\",\"Action\":[",
-              "\"s3:A%zu\"", 100, "]}]}");
+              "\"s3:GetObject\"", 100, "]}]}");
     parse_ok(j);
     free(j);
     j = build("{\"Statement\":[{\"Effect\":\"Allow\",\"Resource\":\"*\",\"Action\":[",
-              "\"s3:A%zu\"", 101, "]}]}");
+              "\"s3:GetObject\"", 101, "]}]}");
     expect_error(j, "Statement[0].Action", "at most 100");
     free(j);
     j = build("{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"*\",\"NotResource\":[",
@@ -433,7 +440,8 @@ static const char *const parse_oks[] = {
     "{\"Version\":\"2008-10-17\",\"Id\":\"x\",\"Statement\":[{" OKS "}]}",
     ST("{\"Sid\":\"\",\"Effect\":\"Deny\",\"NotAction\":[\"s3:Put*\"],\"NotResource\":"
        "\"arn:aws:s3:::b/*\"}"),
-    ST("{\"Effect\":\"Allow\",\"Action\":[\"*\",\"S3:getobject\",\"ADMIN:*\",\"s3:NewThing\","
+    ST("{\"Effect\":\"Allow\",\"Action\":[\"*\",\"S3:getobject\",\"ADMIN:*\",\"s3:"
+       "GetObjectVersion\",\"s3:*Acl\","
        "\"admin:?etBucket\"],\"Resource\":[\"arn:coffer:admin:::*\","
        "\"arn:coffer:admin:::credential/x\",\"arn:coffer:admin:::bucket/b\","
        "\"arn:coffer:admin:::b*\"]}"),

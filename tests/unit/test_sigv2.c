@@ -1093,7 +1093,7 @@ static void test_auth_verify_v2(void **state)
 
     v = *boto_case("header_put_vhost");
     build(&v, &b);
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_OK);
     assert_true(cf_str_eq_c(res.sig.access_key, AK));
     assert_false(res.sig.presigned);
@@ -1101,40 +1101,40 @@ static void test_auth_verify_v2(void **state)
     assert_null(res.message);
     /* After the grace, only the new secret. */
     assert_int_equal(
-        cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS + 100000, arena, &res, &sts),
+        cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS + 100000, arena, &res, &sts),
         CF_S3_SignatureDoesNotMatch);
     assert_non_null(strstr(sts.p, "/johnsmith/photos/x%20y.txt"));
 
     /* Presigned, with the message for an expired URL. */
     v = *boto_case("presign_get_vhost");
     build(&v, &b);
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_OK);
     assert_true(res.sig.presigned);
     assert_int_equal(res.sig.expires_s, 1700003600);
     fm.rows[0].old_secret_until_ms = 1800000000000;
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, 1700003600001, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, 1700003600001, arena, &res, &sts),
                      CF_S3_AccessDenied);
     assert_string_equal(res.message, "Request has expired");
     assert_true(cf_str_eq_c(res.sig.access_key, AK)); /* still there for the access log */
 
     /* Unknown, disabled, not yet valid, expired credentials all look unknown. */
     fm.rows[0].status = CF_CRED_DISABLED;
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_InvalidAccessKeyId);
     fm.rows[0].status = CF_CRED_ACTIVE;
     fm.rows[0].not_before_ms = BOTO_NOW_MS + 1;
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_InvalidAccessKeyId);
     fm.rows[0].not_before_ms = 0;
     fm.rows[0].expires_ms = BOTO_NOW_MS;
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_InvalidAccessKeyId);
     fm.rows[0].expires_ms = 0;
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_OK);
     fm.n = 0;
-    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, BOTO_NOW_MS, arena, &res, &sts),
+    assert_int_equal(cf_auth_verify_v2(&au, &b.req, &b.auth, CF_STR_NULL, BOTO_NOW_MS, arena, &res, &sts),
                      CF_S3_InvalidAccessKeyId);
     cf_buf_free(&sts);
 }

@@ -406,7 +406,8 @@ static void test_writer_escaping(void **state)
 {
     static const char want[] = "<ListBucketResult><Key>a&lt;b&gt;&amp;c&quot;d&apos;e</Key>"
                                "<Prefix></Prefix><Name>bkt</Name>"
-                               "<Size>18446744073709551615</Size><Zero>0</Zero><Bin>x\0y</Bin>"
+                               "<Size>18446744073709551615</Size><Zero>0</Zero><Bin>x&#x0;y</Bin>"
+                               "<Utf>\xC3\xBC\xEF\xBF\xBDz\xEF\xBF\xBD\xEF\xBF\xBD</Utf>"
                                "</ListBucketResult>";
     cf_buf b;
     (void)state;
@@ -418,6 +419,8 @@ static void test_writer_escaping(void **state)
     assert_int_equal(cf_xml_elem_u64(&b, "Size", 18446744073709551615ULL), CF_OK);
     assert_int_equal(cf_xml_elem_u64(&b, "Zero", 0), CF_OK);
     assert_int_equal(cf_xml_elem(&b, "Bin", cf_str_make("x\0y", 3)), CF_OK);
+    /* valid UTF-8 kept; each byte that is not part of valid UTF-8 becomes U+FFFD */
+    assert_int_equal(cf_xml_elem(&b, "Utf", CF_STR("\xC3\xBC\xFFz\xE2\x82")), CF_OK);
     assert_int_equal(cf_xml_close(&b, "ListBucketResult"), CF_OK);
     assert_int_equal(b.len, sizeof(want) - 1);
     assert_memory_equal(b.p, want, b.len);
