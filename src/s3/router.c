@@ -439,7 +439,7 @@ bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key
 {
     char *res;
     if (bucket.len == 0)
-        res = cf_arena_strdup(q->arena, "*");
+        res = cf_arena_strdup(q->arena, "arn:aws:s3:::*"); /* matches "*" and "arn:aws:s3:::*" */
     else if (key.len == 0)
         res = cf_arena_printf(q->arena, "arn:aws:s3:::%.*s", CF_STR_FMT(bucket));
     else
@@ -455,13 +455,17 @@ bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key
         .source_ip = cf_str_c(q->http->remote_addr),
         .now_ms = cf_now_ms(),
         .secure_transport = false,
-        .s3_prefix = cf_s3_query(q, "prefix"),
-        .s3_delimiter = cf_s3_query(q, "delimiter"),
-        .s3_max_keys = cf_s3_query(q, "max-keys"),
     };
+    /* The listing condition keys exist only for listings: a GetObject with ?prefix= must not
+     * satisfy a ListBucket condition. */
+    if (strcmp(action, "s3:ListBucket") == 0 || strcmp(action, "s3:ListBucketMultipartUploads") == 0) {
+        r.s3_prefix = cf_s3_query(q, "prefix");
+        r.s3_delimiter = cf_s3_query(q, "delimiter");
+        r.s3_max_keys = cf_s3_query(q, "max-keys");
+    }
     if (cf_principal_allows(&q->principal, &r))
         return true;
-    audit_denied(q, action, cf_str_c(res + (bucket.len ? 13 : 0)), NULL);
+    audit_denied(q, action, cf_str_c(res + 13), NULL);
     cf_s3_error(q, CF_S3_AccessDenied, NULL);
     return false;
 }
@@ -496,8 +500,14 @@ static cf_s3err authenticate(cf_s3_req *q)
                     "AWS4-HMAC-SHA256.");
         return CF_S3_InvalidRequest;
     }
-    if (e != CF_S3_OK)
+    if (e != CF_S3_OK) {
+        /* Counted per address by log readers (and, later, by the throttle): never the
+         * signature or anything secret. */
+        cf_warn("s3: authentication failed from %s: %s (access key %.*s)", q->http->remote_addr,
+                cf_s3err_code(e), CF_STR_FMT(q->http->log_access_key.len ? q->http->log_access_key
+                                                                         : CF_STR("-")));
         return e;
+    }
     q->signed_request = true;
     return load_principal(q);
 }
