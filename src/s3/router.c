@@ -392,7 +392,7 @@ static void audit_denied(cf_s3_req *q, const char *action, cf_str target, const 
 /* Touching last_used on every request would be a write per read: once a minute is enough. */
 #define LAST_USED_EVERY_MS 60000
 
-static cf_s3err load_principal(cf_s3_req *q)
+cf_s3err cf_s3_load_principal(cf_s3_req *q)
 {
     const char *why = NULL;
     int64_t now = cf_now_ms();
@@ -509,7 +509,7 @@ static cf_s3err authenticate(cf_s3_req *q)
         return e;
     }
     q->signed_request = true;
-    return load_principal(q);
+    return cf_s3_load_principal(q);
 }
 
 /* ---- dispatch ---- */
@@ -736,16 +736,18 @@ static void on_request(void *ctx, cf_http_req *r)
     }
     r->log_bucket = q->bucket;
     r->log_key = q->key;
-    if (authenticate(q) != CF_S3_OK)
-        return;
-
     q->op = find_op(q, &e);
     if (q->op == NULL) {
-        cf_s3_error(q, e, e == CF_S3_NotImplemented ? "This operation is not implemented by coffer."
-                                                    : NULL);
+        if (authenticate(q) == CF_S3_OK)
+            cf_s3_error(q, e, e == CF_S3_NotImplemented
+                                  ? "This operation is not implemented by coffer."
+                                  : NULL);
         return;
     }
-    if (!cf_s3_authorize(q, q->op->action, q->bucket, q->key))
+    /* Browser form uploads carry their signature in the body, and CORS preflights carry
+     * none: those operations authenticate (or not) themselves. */
+    if (!q->op->self_auth &&
+        (authenticate(q) != CF_S3_OK || !cf_s3_authorize(q, q->op->action, q->bucket, q->key)))
         return;
     if (q->key.len > CF_S3_MAX_KEY) {
         cf_s3_error(q, CF_S3_KeyTooLongError, NULL);

@@ -34,6 +34,9 @@ typedef struct cf_s3_op {
     /* Always, last; releases what begin took. */
     void (*done)(cf_s3_req *q, bool completed);
     size_t body_max;
+    /* The request carries no SigV4 header or query signature to check before begin (CORS
+     * preflight, POST form upload): begin authenticates and authorizes itself. */
+    bool self_auth;
 } cf_s3_op;
 
 /* The operations, in dispatch order (first match wins); defined in router.c. */
@@ -85,6 +88,10 @@ void cf_s3_respond_xml(cf_s3_req *q, int status, cf_buf *b);
 /* The query parameter's value, or .p NULL when absent. */
 cf_str cf_s3_query(const cf_s3_req *q, const char *name);
 bool cf_s3_has_query(const cf_s3_req *q, const char *name);
+
+/* With q->authn filled (a verified signature), loads the signer's chain into q->principal
+ * and checks it (active, time window, IPs); answers the error itself. */
+cf_s3err cf_s3_load_principal(cf_s3_req *q);
 
 /* Whether the principal may do action on the bucket (key empty) or object; answers
  * AccessDenied (and audits the refusal) when not. */
