@@ -35,6 +35,15 @@ typedef struct cf_bucket_info {
  * x-amz-checksum-* entries. Names are lowercase. */
 typedef cf_kv cf_header;
 
+/* One piece of an object's body: a multipart object is the concatenation of its parts'
+ * blobs, in order (CompleteMultipartUpload copies nothing). */
+typedef struct cf_segment {
+    char blob_id[CF_BLOB_ID_LEN + 1];
+    uint64_t size;
+    cf_str etag;     /* the part's ETag (MD5 hex), for GET ?partNumber= */
+    cf_str checksum; /* the part's checksum (base64) in the upload's algorithm, or empty */
+} cf_segment;
+
 typedef struct cf_object_info {
     cf_str bucket;
     cf_str key;
@@ -45,7 +54,48 @@ typedef struct cf_object_info {
     cf_str inline_body;               /* small objects stored in the metadata store */
     cf_header *headers;
     size_t nheaders;
+    cf_segment *segments; /* multipart objects: the parts, in order (blob_id then empty) */
+    size_t nsegments;     /* 0 for single-blob and inline objects */
 } cf_object_info;
+
+/* A multipart upload in progress. */
+typedef struct cf_upload_info {
+    cf_str bucket;
+    cf_str key;
+    cf_str upload_id;
+    cf_str initiator; /* credential id */
+    int64_t initiated_ms;
+    cf_header *headers; /* stored headers given at creation (as for PutObject), plus
+                           x-amz-checksum-algorithm / x-amz-checksum-type if any */
+    size_t nheaders;
+} cf_upload_info;
+
+typedef struct cf_part_info {
+    uint32_t number; /* 1..10000 */
+    uint64_t size;
+    cf_str etag;     /* MD5 hex */
+    cf_str checksum; /* base64, in the upload's checksum algorithm, or empty */
+    int64_t mtime_ms;
+    char blob_id[CF_BLOB_ID_LEN + 1];
+} cf_part_info;
+
+typedef struct cf_upload_list_params {
+    cf_str prefix;
+    cf_str delimiter;
+    cf_str key_marker;       /* uploads of keys after it, or of this key after upload_id_marker */
+    cf_str upload_id_marker;
+    uint32_t max_uploads;
+} cf_upload_list_params;
+
+typedef struct cf_upload_list_result {
+    cf_upload_info *uploads; /* by key, then initiation time */
+    size_t nuploads;
+    cf_str *prefixes;
+    size_t nprefixes;
+    bool truncated;
+    cf_str next_key_marker;
+    cf_str next_upload_id_marker;
+} cf_upload_list_result;
 
 /* Preconditions checked inside the write transaction, so racing writers see one winner. */
 typedef struct cf_put_cond {
@@ -146,6 +196,40 @@ typedef struct cf_meta_ops {
                            char deleted_blob[CF_BLOB_ID_LEN + 1]);
     cf_rc (*object_list)(cf_meta *m, cf_str bucket, const cf_list_params *p, cf_arena *a,
                          cf_list_result *out);
+
+    /* Multipart uploads. upload_create: CF_ENOTFOUND if the bucket is missing. part_put
+     * replaces a part with the same number (the old blob is queued for garbage collection);
+     * CF_ENOTFOUND if the upload is gone (the caller then discards its blob). part_list
+     * gives parts with number > after, at most max, ascending; *truncated if more follow.
+     * upload_complete commits obj (whose segments name parts of the upload, each with the
+     * part's blob) in one transaction: conditions as object_put (CF_ECONFLICT), quota
+     * (CF_ETOOBIG), CF_ENOTFOUND if the upload is gone; the upload's other parts and the
+     * replaced object's blobs are queued for garbage collection, the upload removed.
+     * upload_abort removes the upload and queues all its parts' blobs (CF_ENOTFOUND if
+     * unknown). blob_referenced also counts parts and segments. */
+    cf_rc (*upload_create)(cf_meta *m, const cf_upload_info *u);
+    cf_rc (*upload_get)(cf_meta *m, cf_str bucket, cf_str key, cf_str upload_id, cf_arena *a,
+                        cf_upload_info *out);
+    cf_rc (*upload_list)(cf_meta *m, cf_str bucket, const cf_upload_list_params *p, cf_arena *a,
+                         cf_upload_list_result *out);
+    cf_rc (*part_put)(cf_meta *m, cf_str bucket, cf_str key, cf_str upload_id,
+                      const cf_part_info *p);
+    cf_rc (*part_list)(cf_meta *m, cf_str bucket, cf_str key, cf_str upload_id, uint32_t after,
+                       uint32_t max, cf_arena *a, cf_part_info **out, size_t *n, bool *truncated);
+    cf_rc (*upload_complete)(cf_meta *m, const cf_object_info *obj, cf_str upload_id,
+                             const cf_put_cond *cond);
+    cf_rc (*upload_abort)(cf_meta *m, cf_str bucket, cf_str key, cf_str upload_id);
+
+    /* Bucket sub-resources stored as documents (CORS XML, lifecycle XML, tagging XML...):
+     * kind names the document. get: CF_ENOTFOUND when unset. */
+    cf_rc (*bucket_doc_get)(cf_meta *m, cf_str bucket, const char *kind, cf_arena *a,
+                            cf_str *out);
+    cf_rc (*bucket_doc_put)(cf_meta *m, cf_str bucket, const char *kind, cf_str doc);
+    cf_rc (*bucket_doc_delete)(cf_meta *m, cf_str bucket, const char *kind);
+    /* Rewrites an object's stored headers (tagging, ...) keeping its body, if its etag is
+     * still etag (CF_ECONFLICT otherwise: it was overwritten meanwhile). */
+    cf_rc (*object_set_headers)(cf_meta *m, cf_str bucket, cf_str key, cf_str etag,
+                                const cf_header *h, size_t n);
 
     /* Blob garbage queue and crash recovery. */
     cf_rc (*gc_done)(cf_meta *m, const char *blob_id);
