@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev
     libjansson-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev clang python3-boto3 python3-pytest python3-requests awscli nodejs npm)
+test_pkgs=(libcmocka-dev clang python3-boto3 python3-pytest python3-requests python3-yaml awscli nodejs npm)
 bench_pkgs=(wrk curl)
 
 case $mode in

@@ -20,6 +20,8 @@
     X(ExpiredToken, 400, "The provided token has expired.")                                        \
     X(IllegalLocationConstraintException, 400,                                                     \
       "The specified location-constraint is not valid for this server.")                           \
+    X(IncorrectNumberOfFilesInPostRequest, 400,                                                    \
+      "POST requires exactly one file upload per request.")                                        \
     X(IncompleteBody, 400, "You did not provide the number of bytes specified by the "             \
                            "Content-Length HTTP header.")                                          \
     X(InternalError, 500, "We encountered an internal error. Please try again.")                   \
@@ -31,6 +33,8 @@
     X(InvalidDigest, 400, "The Content-MD5 or checksum you specified is not valid.")               \
     X(InvalidPart, 400, "One or more of the specified parts could not be found.")                  \
     X(InvalidPartOrder, 400, "The list of parts was not in ascending order.")                      \
+    X(InvalidPolicyDocument, 400,                                                                  \
+      "The content of the form does not meet the conditions specified in the policy document.")   \
     X(InvalidRange, 416, "The requested range is not satisfiable")                                 \
     X(InvalidRequest, 400, "Invalid Request")                                                      \
     X(InvalidStorageClass, 400, "The storage class you specified is not valid")                    \
@@ -39,7 +43,11 @@
     X(KeyTooLongError, 400, "Your key is too long")                                                \
     X(MalformedXML, 400, "The XML you provided was not well-formed or did not validate "           \
                          "against our published schema")                                           \
+    X(MalformedPOSTRequest, 400,                                                                   \
+      "The body of your POST request is not well-formed multipart/form-data.")                     \
     X(MaxMessageLengthExceeded, 400, "Your request was too big.")                                  \
+    X(MaxPostPreDataLengthExceededError, 400,                                                      \
+      "Your POST request fields preceding the upload file were too large.")                        \
     X(MetadataTooLarge, 400, "Your metadata headers exceed the maximum allowed metadata size.")    \
     X(MethodNotAllowed, 405, "The specified method is not allowed against this resource.")         \
     X(MissingContentLength, 411, "You must provide the Content-Length HTTP header.")               \
