@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/failures.h"
 #include "auth/sigv4.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -189,7 +190,10 @@ static bool match(cf_admin_req *q, const char *pattern, cf_str path)
 
 static void fail_auth(cf_admin_req *q, int status, const char *why)
 {
-    cf_warn("admin: authentication failed from %s: %s", q->http->remote_addr, why);
+    uint32_t n = cf_authfail_note(cf_str_c(q->http->remote_addr), cf_now_ms());
+    cf_warn("admin: authentication failed from %s: %s (%u failures from this address in 10 "
+            "minutes)",
+            q->http->remote_addr, why, n);
     cf_admin_error(q, status, status == 401 ? "unauthorized" : "forbidden", NULL, "%s", why);
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "auth/failures.h"
 #include "auth/sigv2.h"
 #include "s3/s3_int.h"
 
@@ -37,6 +38,10 @@ const cf_s3_op cf_s3_ops[] = {
      .complete = cf_s3_put_object_complete, .done = cf_s3_put_object_done},
     {.name = "DeleteObject", .action = "s3:DeleteObject", .method = CF_HTTP_DELETE,
      .target = CF_T_OBJECT, .begin = cf_s3_delete_object},
+    {.name = "DeleteObjects", .action = "s3:DeleteObject", .method = CF_HTTP_POST,
+     .target = CF_T_BUCKET, .subresource = "delete", .begin = cf_s3_delete_objects_begin,
+     .complete = cf_s3_delete_objects_complete, .body_max = CF_S3_DELETE_OBJECTS_BODY_MAX,
+     .per_key_authz = true},
 };
 const size_t cf_s3_nops = sizeof cf_s3_ops / sizeof cf_s3_ops[0];
 
@@ -435,7 +440,8 @@ cf_s3err cf_s3_load_principal(cf_s3_req *q)
     return CF_S3_OK;
 }
 
-bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
+/* 1 allowed, 0 refused (audited), -1 undecidable (out of memory). */
+static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
 {
     char *res;
     if (bucket.len == 0)
@@ -445,10 +451,8 @@ bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key
     else
         res = cf_arena_printf(q->arena, "arn:aws:s3:::%.*s/%.*s", CF_STR_FMT(bucket),
                               CF_STR_FMT(key));
-    if (res == NULL) {
-        cf_s3_error(q, CF_S3_InternalError, NULL);
-        return false;
-    }
+    if (res == NULL)
+        return -1;
     cf_authz_req r = {
         .action = cf_str_c(action),
         .resource = cf_str_c(res),
@@ -464,10 +468,22 @@ bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key
         r.s3_max_keys = cf_s3_query(q, "max-keys");
     }
     if (cf_principal_allows(&q->principal, &r))
-        return true;
+        return 1;
     audit_denied(q, action, cf_str_c(res + 13), NULL);
-    cf_s3_error(q, CF_S3_AccessDenied, NULL);
-    return false;
+    return 0;
+}
+
+bool cf_s3_allowed(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
+{
+    return decide(q, action, bucket, key) == 1;
+}
+
+bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
+{
+    int d = decide(q, action, bucket, key);
+    if (d != 1)
+        cf_s3_error(q, d < 0 ? CF_S3_InternalError : CF_S3_AccessDenied, NULL);
+    return d == 1;
 }
 
 static cf_s3err authenticate(cf_s3_req *q)
@@ -503,9 +519,11 @@ static cf_s3err authenticate(cf_s3_req *q)
     if (e != CF_S3_OK) {
         /* Counted per address by log readers (and, later, by the throttle): never the
          * signature or anything secret. */
-        cf_warn("s3: authentication failed from %s: %s (access key %.*s)", q->http->remote_addr,
-                cf_s3err_code(e), CF_STR_FMT(q->http->log_access_key.len ? q->http->log_access_key
-                                                                         : CF_STR("-")));
+        uint32_t n = cf_authfail_note(cf_str_c(q->http->remote_addr), cf_now_ms());
+        cf_warn("s3: authentication failed from %s: %s (access key %.*s; %u failures from this "
+                "address in 10 minutes)",
+                q->http->remote_addr, cf_s3err_code(e),
+                CF_STR_FMT(q->http->log_access_key.len ? q->http->log_access_key : CF_STR("-")), n);
         return e;
     }
     q->signed_request = true;
@@ -747,7 +765,8 @@ static void on_request(void *ctx, cf_http_req *r)
     /* Browser form uploads carry their signature in the body, and CORS preflights carry
      * none: those operations authenticate (or not) themselves. */
     if (!q->op->self_auth &&
-        (authenticate(q) != CF_S3_OK || !cf_s3_authorize(q, q->op->action, q->bucket, q->key)))
+        (authenticate(q) != CF_S3_OK ||
+         (!q->op->per_key_authz && !cf_s3_authorize(q, q->op->action, q->bucket, q->key))))
         return;
     if (q->key.len > CF_S3_MAX_KEY) {
         cf_s3_error(q, CF_S3_KeyTooLongError, NULL);
