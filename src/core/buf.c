@@ -119,6 +119,7 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
     cf_rc rc = CF_OK;
     for (size_t i = 0; i < s.len && rc == CF_OK; i++) {
         const char *rep;
+        char ref[8]; /* outlives the switch: rep may point at it */
         switch (s.p[i]) {
         case '&':
             rep = "&amp;";
@@ -137,7 +138,6 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
             break;
         default: {
             unsigned char c = (unsigned char)s.p[i];
-            char ref[8];
             if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
                 /* As S3 writes them; clients that cannot read these use encoding-type=url. */
                 snprintf(ref, sizeof ref, "&#x%X;", c);
