@@ -61,16 +61,56 @@ run: deps
 
 unit: $(UNIT_BIN)
 
+# Everything, twice where it matters: the unit tests of the normal and of the ASan+UBSan build,
+# and the end-to-end suite against both servers.
 test: test-deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory SANITIZE= all unit
+	@$(MAKE) --no-print-directory SANITIZE=1 all unit
 	@scripts/checksrc.sh
-	@COFFER_BIN=$(CURDIR)/$(BIN)/cofferd COFFER_CLI=$(CURDIR)/$(BIN)/coffer scripts/test.sh $(UNIT_BIN)
+	@COFFER_BIN=$(CURDIR)/bin/cofferd COFFER_SAN_BIN=$(CURDIR)/build/asan/bin/cofferd \
+	  COFFER_CLI=$(CURDIR)/bin/coffer scripts/test.sh \
+	  $(UNIT_SRC:tests/unit/%.c=build/default/tests/%) $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
 
 checksrc:
 	@scripts/checksrc.sh
 
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c')
+
+# ---- fuzzing: libFuzzer targets in fuzz/, against the library rebuilt with clang, coverage
+# and ASan+UBSan in build/fuzz/. `make fuzz` runs each target FUZZ_SECONDS (60) with its
+# corpus; `make fuzz-smoke` replays fuzz/regressions/ then runs each for FUZZ_SECONDS (20) on a
+# temporary copy of the corpus. Both fail on any crash, leak or timeout (fuzz/run.sh).
+.PHONY: fuzz fuzz-smoke fuzz-build
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Isrc $(FUZZ_SAN) \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_BIN     := $(patsubst fuzz/%.c,$(FUZZ_BUILD)/bin/%,$(sort $(wildcard fuzz/fuzz_*.c)))
+
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_BUILD)/libcoffer.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/bin/%: fuzz/%.c fuzz/fuzz.h $(FUZZ_BUILD)/libcoffer.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcoffer.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh full $(FUZZ_BIN)
+
+fuzz-smoke: fuzz-build
+	@FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20) fuzz/run.sh smoke $(FUZZ_BIN)
+
+-include $(FUZZ_LIB_OBJ:.o=.d)
 
 clean:
 	rm -rf build bin
