@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev
     libjansson-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev clang python3-boto3 python3-pytest python3-requests python3-yaml awscli nodejs npm)
+test_pkgs=(libcmocka-dev clang python3-boto3 python3-pytest python3-requests python3-yaml awscli nodejs npm chromium)
 bench_pkgs=(wrk curl)
 
 case $mode in
@@ -85,12 +85,13 @@ else
     echo "deps: $mode packages already installed"
 fi
 
-# The JS end-to-end tests pin their npm packages in a lock file.
-js="$root/tests/js"
-if [ "$mode" = test ] && [ -f "$js/package-lock.json" ]; then
-    if [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules" ]; then
-        echo "deps: npm ci in tests/js"
-        (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-        touch "$js/node_modules"
+# The JS and browser end-to-end tests pin their npm packages in lock files.
+for js in "$root/tests/js" "$root/tests/browser"; do
+    if [ "$mode" = test ] && [ -f "$js/package-lock.json" ]; then
+        if [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules" ]; then
+            echo "deps: npm ci in ${js#"$root"/}"
+            (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+            touch "$js/node_modules"
+        fi
     fi
-fi
+done

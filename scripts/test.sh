@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The `make test` runner: scripts/test.sh <unit test binaries...>, from the repo root, after
 # the build. Runs each cmocka unit binary, then the end-to-end suites (pytest + boto3 + the
-# AWS CLI in tests/e2e, node's test runner + @aws-sdk/client-s3 in tests/js), prints each
+# AWS CLI in tests/e2e, node's test runner + @aws-sdk/client-s3 in tests/js, chromium driven
+# by playwright-core in tests/browser), prints each
 # suite's own output and ends with one line: "N passed, M failed" (totals of all suites).
 # Exits 1 if anything failed or a suite could not run; a crashed suite counts as at least
 # one failure. TEST_FILTER is passed to pytest -k; COFFER_BIN (a sanitizer build, say) is
-# used by both end-to-end suites.
+# used by every end-to-end suite.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -116,6 +117,36 @@ elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
     fail=1
 fi
 count "js (node --test)" "$pass" "$fail"
+
+# ---- end to end: a real browser (Debian's chromium via playwright-core)
+echo "==> browser: node --test tests/browser/"
+tap="$tmp/browser.tap"
+rc=0
+if [ ! -d tests/browser/node_modules ]; then
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || rc=$?
+fi
+if [ "$rc" -eq 0 ]; then
+    node --test --test-reporter=spec --test-reporter-destination=stdout \
+        --test-reporter=tap --test-reporter-destination="$tap" tests/browser/
+    rc=$?
+else
+    echo "test: npm ci in tests/browser failed"
+fi
+pass=0
+fail=0
+if [ -f "$tap" ]; then
+    pass=$(sum_matches 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap")
+    fail=$(($(sum_matches 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap") +
+        $(sum_matches 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap")))
+fi
+if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+    echo "test: node --test exited with status $rc"
+    fail=1
+elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+    echo "test: node --test ran no test"
+    fail=1
+fi
+count "browser (node --test)" "$pass" "$fail"
 
 echo
 echo "==> summary"

@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "http/http.h"
 #include "meta/meta_sqlite.h"
+#include "s3/lifecycle.h"
 #include "s3/s3.h"
 
 typedef struct recover_ctx {
@@ -101,7 +102,9 @@ int main(int argc, char **argv)
     cf_config cfg;
     cf_meta *meta = NULL;
     cf_blob_store *blob = NULL;
+    cf_s3_gc *gc = NULL;
     cf_http_server *http = NULL, *admin_http = NULL;
+    cf_s3_lifecycle *lifecycle = NULL;
     cf_keyring kr;
     cf_root_info root;
     char path[4200];
@@ -147,9 +150,14 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    /* After recovery: the collector takes over the queue recovery has just drained. */
+    gc = cf_s3_gc_start(meta, blob, 0);
+    if (gc == NULL)
+        goto out;
     cf_s3 s3 = {
         .meta = meta,
         .blob = blob,
+        .gc = gc,
         .auth = {.meta = meta, .keyring = &kr, .region = cfg.region},
         .region = cfg.region,
         .domain = cfg.domain,
@@ -192,6 +200,9 @@ int main(int argc, char **argv)
     admin_http = cf_http_start(&aho, &ah);
     if (admin_http == NULL)
         goto out;
+    lifecycle = cf_s3_lifecycle_start(&s3, cfg.lifecycle_interval_s);
+    if (lifecycle == NULL)
+        goto out;
     cf_info("cofferd listening on %s (S3) and %s (admin), %u threads, fsync %s", cfg.listen,
             cfg.admin_listen, ho.threads, cfg.fsync ? "always" : "never");
     banner(&cfg, &root);
@@ -201,8 +212,11 @@ int main(int argc, char **argv)
     cf_info("signal %d: shutting down", sig);
     status = 0;
 out:
+    cf_s3_lifecycle_stop(lifecycle);
     cf_http_stop(admin_http);
     cf_http_stop(http);
+    /* No request (and no streaming response holding a lease) is left. */
+    cf_s3_gc_stop(gc);
     if (blob != NULL)
         blob->ops->close(blob);
     if (meta != NULL)

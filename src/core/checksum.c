@@ -197,8 +197,7 @@ bool cf_ck_is_crc(cf_ck_alg alg)
     return alg == CF_CK_CRC32 || alg == CF_CK_CRC32C || alg == CF_CK_CRC64NVME;
 }
 
-cf_rc cf_ck_combine(cf_ck_alg alg, uint64_t crc_a, uint64_t crc_b, uint64_t len_b,
-                    uint64_t *out)
+cf_rc cf_ck_combine(cf_ck_alg alg, uint64_t crc_a, uint64_t crc_b, uint64_t len_b, uint64_t *out)
 {
     switch (alg) {
     case CF_CK_CRC32:

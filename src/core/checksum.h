@@ -54,8 +54,7 @@ uint32_t cf_crc32_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 uint32_t cf_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
 uint64_t cf_crc64nvme_combine(uint64_t crc_a, uint64_t crc_b, uint64_t len_b);
 /* The same for a CRC algorithm (values in the low bits); CF_EINVAL for the others. */
-cf_rc cf_ck_combine(cf_ck_alg alg, uint64_t crc_a, uint64_t crc_b, uint64_t len_b,
-                    uint64_t *out);
+cf_rc cf_ck_combine(cf_ck_alg alg, uint64_t crc_a, uint64_t crc_b, uint64_t len_b, uint64_t *out);
 bool cf_ck_is_crc(cf_ck_alg alg);
 /* A CRC digest as cf_ck_final wrote it (big-endian, cf_ck_len bytes) back to its value. */
 uint64_t cf_ck_crc_value(cf_ck_alg alg, const uint8_t *digest);

@@ -21,6 +21,7 @@ typedef struct cf_config {
     unsigned idle_timeout_s;      /* default 60 */
     uint64_t max_object_size;     /* default 5 TiB */
     int64_t debug_clock_offset_ms; /* tests only: shifts the server clock */
+    unsigned lifecycle_interval_s; /* seconds between lifecycle sweeps; default 3600 */
 } cf_config;
 
 /* Fills defaults, then the config file (--config / COFFER_CONFIG), the environment and argv.

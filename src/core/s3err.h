@@ -5,10 +5,12 @@
 
 #define CF_S3_ERRMAP(X)                                                                            \
     X(AccessDenied, 403, "Access Denied")                                                          \
+    X(AccessForbidden, 403, "CORSResponse: This CORS request is not allowed.")                     \
     X(AccountProblem, 403, "There is a problem with your account that prevents the operation.")    \
     X(AuthorizationHeaderMalformed, 400, "The authorization header is malformed.")                 \
     X(AuthorizationQueryParametersError, 400, "Error parsing the X-Amz-Credential parameter.")     \
     X(BadDigest, 400, "The Content-MD5 or checksum you specified did not match what we received.") \
+    X(BadRequest, 400, "Bad Request")                                                              \
     X(BucketAlreadyExists, 409,                                                                    \
       "The requested bucket name is not available. The bucket namespace is shared by all users "   \
       "of the system. Please select a different name and try again.")                              \
@@ -20,10 +22,10 @@
     X(ExpiredToken, 400, "The provided token has expired.")                                        \
     X(IllegalLocationConstraintException, 400,                                                     \
       "The specified location-constraint is not valid for this server.")                           \
-    X(IncorrectNumberOfFilesInPostRequest, 400,                                                    \
-      "POST requires exactly one file upload per request.")                                        \
     X(IncompleteBody, 400, "You did not provide the number of bytes specified by the "             \
                            "Content-Length HTTP header.")                                          \
+    X(IncorrectNumberOfFilesInPostRequest, 400,                                                    \
+      "POST requires exactly one file upload per request.")                                        \
     X(InternalError, 500, "We encountered an internal error. Please try again.")                   \
     X(InvalidAccessKeyId, 403,                                                                     \
       "The AWS Access Key Id you provided does not exist in our records.")                         \
@@ -32,19 +34,21 @@
     X(InvalidChunkSizeError, 403, "Only the last chunk is allowed to have a size less than 8192 bytes") \
     X(InvalidDigest, 400, "The Content-MD5 or checksum you specified is not valid.")               \
     X(InvalidPart, 400, "One or more of the specified parts could not be found.")                  \
+    X(InvalidPartNumber, 416, "The requested partnumber is not satisfiable")                       \
     X(InvalidPartOrder, 400, "The list of parts was not in ascending order.")                      \
     X(InvalidPolicyDocument, 400,                                                                  \
       "The content of the form does not meet the conditions specified in the policy document.")   \
     X(InvalidRange, 416, "The requested range is not satisfiable")                                 \
     X(InvalidRequest, 400, "Invalid Request")                                                      \
     X(InvalidStorageClass, 400, "The storage class you specified is not valid")                    \
+    X(InvalidTag, 400, "The tag provided was not a valid tag.")                                    \
     X(InvalidURI, 400, "Couldn't parse the specified URI.")                                       \
     X(InvalidToken, 400, "The provided token is malformed or otherwise invalid.")                  \
     X(KeyTooLongError, 400, "Your key is too long")                                                \
-    X(MalformedXML, 400, "The XML you provided was not well-formed or did not validate "           \
-                         "against our published schema")                                           \
     X(MalformedPOSTRequest, 400,                                                                   \
       "The body of your POST request is not well-formed multipart/form-data.")                     \
+    X(MalformedXML, 400, "The XML you provided was not well-formed or did not validate "           \
+                         "against our published schema")                                           \
     X(MaxMessageLengthExceeded, 400, "Your request was too big.")                                  \
     X(MaxPostPreDataLengthExceededError, 400,                                                      \
       "Your POST request fields preceding the upload file were too large.")                        \
@@ -53,10 +57,16 @@
     X(MissingContentLength, 411, "You must provide the Content-Length HTTP header.")               \
     X(MissingSecurityHeader, 400, "Your request is missing a required header.")                    \
     X(NoSuchBucket, 404, "The specified bucket does not exist")                                    \
+    X(NoSuchCORSConfiguration, 404, "The CORS configuration does not exist")                       \
     X(NoSuchKey, 404, "The specified key does not exist.")                                         \
+    X(NoSuchLifecycleConfiguration, 404, "The lifecycle configuration does not exist")             \
+    X(NoSuchTagSet, 404, "The TagSet does not exist")                                              \
     X(NoSuchUpload, 404, "The specified multipart upload does not exist.")                         \
     X(NotImplemented, 501, "A header you provided implies functionality that is not implemented")  \
     X(NotModified, 304, "Not Modified")                                                            \
+    X(OperationAborted, 409,                                                                       \
+      "A conflicting conditional operation is currently in progress against this resource. "       \
+      "Please try again.")                                                                         \
     X(PreconditionFailed, 412, "At least one of the pre-conditions you specified did not hold")    \
     X(QuotaExceeded, 403, "The bucket quota has been exceeded.")                                   \
     X(RequestTimeout, 400, "Your socket connection to the server was not read from or written "    \

@@ -274,6 +274,66 @@ void cf_http_respond_len_only(cf_http_req *r, int status, uint64_t len)
     set_response(r, status, resp, 0);
 }
 
+typedef struct reader_resp {
+    cf_http_read_fn read_fn;
+    void *ctx;
+    void (*free_fn)(void *ctx);
+} reader_resp;
+
+static ssize_t reader_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    reader_resp *rr = cls;
+    ptrdiff_t n = rr->read_fn(rr->ctx, pos, buf, max);
+    if (n <= 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return (ssize_t)n;
+}
+
+static void reader_free(void *cls)
+{
+    reader_resp *rr = cls;
+    if (rr->free_fn != NULL)
+        rr->free_fn(rr->ctx);
+    free(rr);
+}
+
+void cf_http_respond_reader(cf_http_req *r, int status, uint64_t len, cf_http_read_fn read_fn,
+                            void *ctx, void (*free_fn)(void *ctx))
+{
+    reader_resp *rr = NULL;
+    struct MHD_Response *resp = NULL;
+    if (r->responded)
+        goto fail;
+    if (len == 0 || r->method == CF_HTTP_HEAD) {
+        /* Nothing to read: answer the length alone and let go of the source now. */
+        if (free_fn != NULL)
+            free_fn(ctx);
+        cf_http_respond_len_only(r, status, len);
+        return;
+    }
+    rr = malloc(sizeof *rr);
+    if (rr == NULL)
+        goto fail;
+    rr->read_fn = read_fn;
+    rr->ctx = ctx;
+    rr->free_fn = free_fn;
+    /* MHD holds one block per response: 64 KiB keeps many streams cheap. */
+    resp = MHD_create_response_from_callback(len, 64u << 10, reader_cb, rr, reader_free);
+    if (resp == NULL) {
+        free(rr);
+        cf_error("http: cannot create a streaming response (out of memory)");
+        if (free_fn != NULL)
+            free_fn(ctx);
+        set_response(r, status, NULL, 0);
+        return;
+    }
+    set_response(r, status, resp, len);
+    return;
+fail:
+    if (free_fn != NULL)
+        free_fn(ctx);
+}
+
 static enum MHD_Result queue(cf_http_req *r)
 {
     req_internal *in = r->internal;

@@ -5,6 +5,7 @@
 #define COFFER_HTTP_HTTP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -105,5 +106,14 @@ void cf_http_respond_empty(cf_http_req *r, int status);
 void cf_http_respond_fd(cf_http_req *r, int status, int fd, uint64_t off, uint64_t len);
 /* A HEAD-style answer: Content-Length len, no body (also for GET of an empty object). */
 void cf_http_respond_len_only(cf_http_req *r, int status, uint64_t len);
+
+/* Streams len bytes produced by read_fn(ctx, pos, buf, max), called from the server's
+ * threads with pos counting from 0: it returns the bytes written to buf (1..max), or -1 to
+ * abort the connection. free_fn(ctx), if not NULL, runs exactly once when the response is
+ * done with (sent, aborted, or never queued), possibly after the request's arena is gone,
+ * so ctx must not live in it. For HEAD nothing is read. */
+typedef ptrdiff_t (*cf_http_read_fn)(void *ctx, uint64_t pos, char *buf, size_t max);
+void cf_http_respond_reader(cf_http_req *r, int status, uint64_t len, cf_http_read_fn read_fn,
+                            void *ctx, void (*free_fn)(void *ctx));
 
 #endif

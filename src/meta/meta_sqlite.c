@@ -6,7 +6,13 @@
  * writer commits instead of sleeping in SQLite's busy handler; busy_timeout and a short retry
  * loop still cover other processes holding the lock.
  *
- * Object keys are stored as BLOBs so ORDER BY key is memcmp order, as S3 lists. */
+ * Object keys are stored as BLOBs so ORDER BY key is memcmp order, as S3 lists. A
+ * credential's path (the ids from its root down to itself, each followed by '/') is a BLOB
+ * too: a subtree is the range of paths that start with its root's path.
+ *
+ * Blobs: a blob id is queued on gc_queue, in the transaction that drops its last reference
+ * (an object, a segment of a multipart object, or a part of an upload in progress), and only
+ * then, so whatever the queue holds may be deleted. */
 #include "meta/meta_sqlite.h"
 
 #include <errno.h>
@@ -26,7 +32,10 @@
 #define BUSY_TIMEOUT_MS 10000
 #define BEGIN_RETRIES   5
 #define HEADERS_MAX     ((size_t)16 << 20) /* serialised object headers */
-#define SEEK_MAX        ((size_t)1 << 20)  /* list seek keys (prefix, start_after) */
+#define SEEK_MAX        ((size_t)1 << 20)  /* list seek keys (prefix, markers) */
+#define PARTS_MAX       10000              /* part numbers 1..PARTS_MAX; segments per object */
+#define BLOB_IDS_MAX    ((size_t)(PARTS_MAX + 1) * (CF_BLOB_ID_LEN + 1)) /* one id list */
+#define PATH_MAX_LEN    ((size_t)1 << 16) /* a credential path */
 
 /* Schema migrations, in order: migrations[i] takes user_version i to i + 1. Never edit one
  * that has shipped; append a new one. */
@@ -42,6 +51,13 @@ static const char *const migrations[] = {
     " quota_bytes INTEGER NOT NULL DEFAULT 0," /* 0: none */
     " quota_objects INTEGER NOT NULL DEFAULT 0"
     ") WITHOUT ROWID;"
+    /* Bucket sub-resources (CORS, lifecycle, tagging documents), gone with the bucket. */
+    "CREATE TABLE bucket_docs("
+    " bucket TEXT NOT NULL,"
+    " kind TEXT NOT NULL,"
+    " doc BLOB NOT NULL,"
+    " PRIMARY KEY(bucket, kind)"
+    ") WITHOUT ROWID;"
     "CREATE TABLE objects("
     " bucket TEXT NOT NULL,"
     " key BLOB NOT NULL,"
@@ -51,10 +67,47 @@ static const char *const migrations[] = {
     " blob_id TEXT,"
     " inline_body BLOB,"
     " headers BLOB,"
+    " nsegments INTEGER NOT NULL DEFAULT 0," /* > 0: the body is in segments */
     " PRIMARY KEY(bucket, key)"
     ") WITHOUT ROWID;"
     /* For blob_referenced (crash recovery); inline objects have no blob id. */
     "CREATE INDEX objects_blob_id ON objects(blob_id) WHERE blob_id IS NOT NULL;"
+    /* A multipart object's body: its parts' blobs, in order. */
+    "CREATE TABLE segments("
+    " bucket TEXT NOT NULL,"
+    " key BLOB NOT NULL,"
+    " idx INTEGER NOT NULL,"
+    " blob_id TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " etag TEXT NOT NULL,"
+    " checksum TEXT NOT NULL,"
+    " PRIMARY KEY(bucket, key, idx)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX segments_blob_id ON segments(blob_id);"
+    "CREATE TABLE uploads("
+    " bucket TEXT NOT NULL,"
+    " key BLOB NOT NULL,"
+    " upload_id TEXT NOT NULL,"
+    " initiator TEXT NOT NULL,"
+    " initiated_ms INTEGER NOT NULL,"
+    " headers BLOB,"
+    " PRIMARY KEY(bucket, key, upload_id)"
+    ") WITHOUT ROWID;"
+    /* ListMultipartUploads order. */
+    "CREATE INDEX uploads_order ON uploads(bucket, key, initiated_ms, upload_id);"
+    "CREATE TABLE parts("
+    " bucket TEXT NOT NULL,"
+    " key BLOB NOT NULL,"
+    " upload_id TEXT NOT NULL,"
+    " number INTEGER NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " etag TEXT NOT NULL,"
+    " checksum TEXT NOT NULL,"
+    " mtime_ms INTEGER NOT NULL,"
+    " blob_id TEXT NOT NULL,"
+    " PRIMARY KEY(bucket, key, upload_id, number)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX parts_blob_id ON parts(blob_id);"
     "CREATE TABLE gc_queue("
     " blob_id TEXT NOT NULL PRIMARY KEY,"
     " queued_ms INTEGER NOT NULL"
@@ -74,12 +127,10 @@ static const char *const migrations[] = {
     " old_secret_sealed BLOB NOT NULL,"
     " old_secret_until_ms INTEGER NOT NULL,"
     " token_hash TEXT NOT NULL,"
-    " version INTEGER NOT NULL"
+    " version INTEGER NOT NULL,"
+    " path BLOB NOT NULL" /* "ROOT/.../PARENT/ID/", set once: parents never change */
     ") WITHOUT ROWID;"
-    "CREATE INDEX credentials_parent ON credentials(parent_id);"
-    /* The tree alone, a fraction of the rows' size: subtree listing scans it in id order and
-     * walks up it (see list_subtree). */
-    "CREATE INDEX credentials_tree ON credentials(id, parent_id);"
+    "CREATE UNIQUE INDEX credentials_path ON credentials(path);"
     "CREATE INDEX credentials_token ON credentials(token_hash);"
     /* AUTOINCREMENT: a seq is never reused, so audit cursors stay valid. */
     "CREATE TABLE audit("
@@ -107,16 +158,10 @@ static const char *const migrations[] = {
 
 #define AUDIT_COLS "seq, time_ms, actor, action, target, source_ip, outcome, detail"
 
-/* The ids of ?1 and its descendants; each step is a search of credentials_parent. UNION
- * drops ids already seen, so a parent_id cycle cannot make it loop. */
-#define SUBTREE_CTE                                                                                \
-    "sub(id) AS (SELECT id FROM credentials WHERE id=?1 UNION "                                    \
-    "SELECT c.id FROM credentials c JOIN sub ON c.parent_id=sub.id)"
-/* At most ?2 ids of the same. UNION ALL skips the cost of UNION's duplicate check: in a
- * forest each id is reached once, and a cycle only repeats ids until the limit. */
-#define SUBTREE_WALK                                                                               \
-    "sub(id) AS (SELECT id FROM credentials WHERE id=?1 UNION ALL "                                \
-    "SELECT c.id FROM credentials c JOIN sub ON c.parent_id=sub.id LIMIT ?2)"
+#define UPLOAD_COLS "key, upload_id, initiator, initiated_ms, headers"
+
+/* The upload ?1 ?2 ?3 (bucket, key, id). */
+#define UPLOAD_IS "bucket=?1 AND key=?2 AND upload_id=?3"
 
 /* Every statement a connection may run, prepared on first use. */
 #define STATEMENTS(X)                                                                              \
@@ -135,44 +180,80 @@ static const char *const migrations[] = {
     X(BUCKET_LIST, "SELECT " BUCKET_COLS " FROM buckets ORDER BY name")                            \
     X(BUCKET_DELETE, "DELETE FROM buckets WHERE name=?1")                                          \
     X(BUCKET_HAS_OBJECTS, "SELECT 1 FROM objects WHERE bucket=?1 LIMIT 1")                         \
-    X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers FROM objects "          \
-               "WHERE bucket=?1 AND key=?2")                                                       \
-    X(OBJ_CUR, "SELECT etag, blob_id, size FROM objects WHERE bucket=?1 AND key=?2")               \
+    X(BUCKET_HAS_UPLOADS, "SELECT 1 FROM uploads WHERE bucket=?1 LIMIT 1")                         \
+    X(DOC_GET, "SELECT doc FROM bucket_docs WHERE bucket=?1 AND kind=?2")                          \
+    X(DOC_PUT, "INSERT INTO bucket_docs(bucket, kind, doc) VALUES(?1,?2,?3) "                      \
+               "ON CONFLICT(bucket, kind) DO UPDATE SET doc=excluded.doc")                         \
+    X(DOC_DELETE, "DELETE FROM bucket_docs WHERE bucket=?1 AND kind=?2")                           \
+    X(DOCS_DELETE, "DELETE FROM bucket_docs WHERE bucket=?1")                                      \
+    X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers, nsegments "            \
+               "FROM objects WHERE bucket=?1 AND key=?2")                                          \
+    X(OBJ_CUR, "SELECT etag, blob_id, size, nsegments FROM objects WHERE bucket=?1 AND key=?2")    \
     X(OBJ_UPSERT,                                                                                  \
-      "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers) "     \
-      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8) ON CONFLICT(bucket, key) DO UPDATE SET "                    \
+      "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers, "     \
+      "nsegments) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(bucket, key) DO UPDATE SET "      \
       "size=excluded.size, etag=excluded.etag, mtime_ms=excluded.mtime_ms, "                       \
-      "blob_id=excluded.blob_id, inline_body=excluded.inline_body, headers=excluded.headers")      \
+      "blob_id=excluded.blob_id, inline_body=excluded.inline_body, headers=excluded.headers, "     \
+      "nsegments=excluded.nsegments")                                                              \
+    X(OBJ_SET_HEADERS, "UPDATE objects SET headers=?4 WHERE bucket=?1 AND key=?2 AND etag=?3")     \
     X(OBJ_DELETE, "DELETE FROM objects WHERE bucket=?1 AND key=?2")                                \
     X(OBJ_LIST, "SELECT key, size, etag, mtime_ms, blob_id FROM objects "                          \
                 "WHERE bucket=?1 AND key>=?2 ORDER BY key")                                        \
+    X(SEG_INSERT, "INSERT INTO segments(bucket, key, idx, blob_id, size, etag, checksum) "         \
+                  "VALUES(?1,?2,?3,?4,?5,?6,?7)")                                                  \
+    X(SEG_LIST, "SELECT blob_id, size, etag, checksum FROM segments "                              \
+                "WHERE bucket=?1 AND key=?2 ORDER BY idx")                                         \
+    X(SEG_DELETE, "DELETE FROM segments WHERE bucket=?1 AND key=?2")                               \
+    X(UPLOAD_INSERT, "INSERT INTO uploads(bucket, key, upload_id, initiator, initiated_ms, "       \
+                     "headers) VALUES(?1,?2,?3,?4,?5,?6)")                                         \
+    X(UPLOAD_GET, "SELECT " UPLOAD_COLS " FROM uploads WHERE " UPLOAD_IS)                          \
+    X(UPLOAD_DELETE, "DELETE FROM uploads WHERE " UPLOAD_IS)                                       \
+    X(UPLOAD_LIST, "SELECT " UPLOAD_COLS " FROM uploads WHERE bucket=?1 AND key>=?2 "              \
+                   "ORDER BY key, initiated_ms, upload_id")                                        \
+    X(PART_BLOB, "SELECT blob_id FROM parts WHERE " UPLOAD_IS " AND number=?4")                    \
+    X(PART_UPSERT,                                                                                 \
+      "INSERT INTO parts(bucket, key, upload_id, number, size, etag, checksum, mtime_ms, "         \
+      "blob_id) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) "                                               \
+      "ON CONFLICT(bucket, key, upload_id, number) DO UPDATE SET size=excluded.size, "             \
+      "etag=excluded.etag, checksum=excluded.checksum, mtime_ms=excluded.mtime_ms, "               \
+      "blob_id=excluded.blob_id")                                                                  \
+    X(PART_LIST, "SELECT number, size, etag, checksum, mtime_ms, blob_id FROM parts "              \
+                 "WHERE " UPLOAD_IS " AND number>?4 ORDER BY number LIMIT ?5")                     \
+    X(PART_BLOBS, "SELECT blob_id FROM parts WHERE " UPLOAD_IS)                                    \
+    /* Whether blob ?4 is a part of the upload, and its size; a search by blob id. */              \
+    X(PART_OF, "SELECT size FROM parts INDEXED BY parts_blob_id "                                  \
+               "WHERE blob_id=?4 AND " UPLOAD_IS)                                                  \
+    X(PARTS_DELETE, "DELETE FROM parts WHERE " UPLOAD_IS)                                          \
     X(GC_ADD, "INSERT OR IGNORE INTO gc_queue(blob_id, queued_ms) VALUES(?1,?2)")                  \
     X(GC_DEL, "DELETE FROM gc_queue WHERE blob_id=?1")                                             \
     X(GC_LIST, "SELECT blob_id FROM gc_queue")                                                     \
-    X(BLOB_REF, "SELECT 1 FROM objects WHERE blob_id=?1 LIMIT 1")                                  \
-    X(CRED_INSERT, "INSERT INTO credentials(" CRED_COLS ") "                                       \
-                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)")                   \
-    X(CRED_UPDATE, "UPDATE credentials SET name=?2, parent_id=?3, policy=?4, status=?5, "          \
+    X(BLOB_REF, "SELECT 1 WHERE EXISTS(SELECT 1 FROM objects WHERE blob_id=?1) "                   \
+                "OR EXISTS(SELECT 1 FROM segments WHERE blob_id=?1) "                              \
+                "OR EXISTS(SELECT 1 FROM parts WHERE blob_id=?1)")                                 \
+    X(CRED_INSERT, "INSERT INTO credentials(" CRED_COLS ", path) "                                 \
+                   "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)")               \
+    /* The parent is part of the path: it is a key, never changed. */                              \
+    X(CRED_UPDATE, "UPDATE credentials SET name=?2, policy=?4, status=?5, "                        \
                    "created_ms=?6, not_before_ms=?7, expires_ms=?8, allowed_ips=?9, "              \
                    "last_used_ms=?10, secret_sealed=?11, old_secret_sealed=?12, "                  \
-                   "old_secret_until_ms=?13, token_hash=?14, version=version+1 WHERE id=?1")       \
+                   "old_secret_until_ms=?13, token_hash=?14, version=version+1 "                   \
+                   "WHERE id=?1 AND parent_id=?3")                                                 \
     X(CRED_GET, "SELECT " CRED_COLS " FROM credentials WHERE id=?1")                               \
     X(CRED_GET_TOKEN, "SELECT " CRED_COLS " FROM credentials WHERE token_hash=?1 LIMIT 1")         \
     X(CRED_COUNT, "SELECT count(*) FROM credentials")                                              \
     X(CRED_EXISTS, "SELECT 1 FROM credentials WHERE id=?1")                                        \
     X(CRED_TOUCH, "UPDATE credentials SET last_used_ms=?2 WHERE id=?1 AND last_used_ms<?2")        \
-    /* Walks up from ?2 (a few primary-key searches); UNION stops at a parent_id cycle. */         \
-    X(CRED_IN_SUBTREE, "WITH RECURSIVE up(id, parent_id) AS ("                                     \
-                       " SELECT id, parent_id FROM credentials WHERE id=?2"                        \
-                       " UNION SELECT c.id, c.parent_id FROM credentials c JOIN up"                \
-                       " ON c.id=up.parent_id)"                                                    \
-                       " SELECT 1 FROM up WHERE id=?1 LIMIT 1")                                    \
-    X(CRED_SUBTREE_IDS, "WITH RECURSIVE " SUBTREE_WALK " SELECT id FROM sub")                      \
-    X(CRED_SCAN, "SELECT id, parent_id FROM credentials INDEXED BY credentials_tree "              \
-                 "WHERE id>?1 ORDER BY id")                                                        \
-    X(CRED_PARENT, "SELECT parent_id FROM credentials INDEXED BY credentials_tree WHERE id=?1")    \
-    X(CRED_DELETE_SUBTREE, "WITH RECURSIVE " SUBTREE_CTE " DELETE FROM credentials "               \
-                           "WHERE id IN (SELECT id FROM sub)")                                     \
+    X(CRED_PATH, "SELECT path FROM credentials WHERE id=?1")                                       \
+    /* Two primary-key searches; substr and length count bytes of BLOBs. */                        \
+    X(CRED_IN_SUBTREE, "SELECT 1 FROM credentials a, credentials c WHERE a.id=?1 AND c.id=?2 "     \
+                       "AND substr(c.path, 1, length(a.path))=a.path")                             \
+    /* Subtrees: ?1 <= path < ?2, the range of one root's path (see path_range). */                \
+    X(CRED_SUBTREE, "SELECT " CRED_COLS " FROM credentials "                                       \
+                    "WHERE path>=?1 AND path<?2 ORDER BY path LIMIT ?3")                           \
+    /* The ids are gathered (and sorted) first: deleting in primary-key order touches each     \
+     * table page once, where path order would hop between them. */                               \
+    X(CRED_DELETE_SUBTREE, "DELETE FROM credentials WHERE id IN "                                  \
+                           "(SELECT id FROM credentials WHERE path>=?1 AND path<?2)")              \
     X(AUDIT_INSERT, "INSERT INTO audit(time_ms, actor, action, target, source_ip, outcome, "       \
                     "detail) VALUES(?1,?2,?3,?4,?5,?6,?7)")                                        \
     /* Queries: ?1 after_seq, ?2 since (inclusive), ?3 until (exclusive), ?4 limit, ?5 the         \
@@ -361,13 +442,16 @@ static void done(sqlite3_stmt *st)
     }
 }
 
-/* Runs a statement that returns no rows. */
+/* Runs a statement that returns no rows. A constraint (a duplicate key) is CF_EEXIST, for
+ * the caller to report; other failures are logged. */
 static cf_rc run(conn *c, int id)
 {
     sqlite3_stmt *st = c->st[id];
     int rc = sqlite3_step(st);
     cf_rc r = CF_OK;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        r = CF_EEXIST;
+    else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = sql_fail(c, rc, stmt_sql[id]);
     done(st);
     return r;
@@ -389,13 +473,13 @@ static void sleep_ms(long ms)
 
 /* Takes the process write lock and opens a write transaction. On success the caller must
  * call end_write. */
-static cf_rc begin_write(msq *m, conn *c)
+static cf_rc begin_write(conn *c)
 {
     sqlite3_stmt *st = stmt(c, ST_BEGIN_IMM);
     int rc = SQLITE_ERROR, attempt;
     if (!st)
         return CF_EIO;
-    pthread_mutex_lock(&m->wlock);
+    pthread_mutex_lock(&c->m->wlock);
     for (attempt = 0; attempt <= BEGIN_RETRIES; attempt++) {
         rc = sqlite3_step(st);
         done(st);
@@ -406,19 +490,28 @@ static cf_rc begin_write(msq *m, conn *c)
             break;
         sleep_ms(50L << attempt);
     }
-    pthread_mutex_unlock(&m->wlock);
+    pthread_mutex_unlock(&c->m->wlock);
     return sql_fail(c, rc, "BEGIN IMMEDIATE");
 }
 
 /* Commits when rc is CF_OK, else rolls back; releases the write lock. Returns the result. */
-static cf_rc end_write(msq *m, conn *c, cf_rc rc)
+static cf_rc end_write(conn *c, cf_rc rc)
 {
     if (rc == CF_OK)
         rc = run_simple(c, ST_COMMIT);
     if (rc != CF_OK && !sqlite3_get_autocommit(c->db))
         run_simple(c, ST_ROLLBACK);
-    pthread_mutex_unlock(&m->wlock);
+    pthread_mutex_unlock(&c->m->wlock);
     return rc;
+}
+
+/* This thread's connection in a new write transaction (end it with end_write), or NULL with
+ * *rc set. */
+static conn *write_conn(cf_meta *mm, cf_rc *rc)
+{
+    conn *c = get_conn((msq *)mm);
+    *rc = c ? begin_write(c) : CF_EIO;
+    return *rc == CF_OK ? c : NULL;
 }
 
 /* A read transaction gives multi-statement reads one snapshot. */
@@ -451,6 +544,148 @@ static int bind_blob_copy(sqlite3_stmt *st, int i, const void *p, size_t n)
     return sqlite3_bind_blob64(st, i, n ? p : "", n, SQLITE_TRANSIENT);
 }
 
+/* Statement arguments, bound from ?1 on: ARGS(A_TEXT(bucket), A_BLOB(key), A_INT(n)). Text
+ * and blobs are borrowed until the statement is done(). */
+typedef struct sql_arg {
+    int type;
+    cf_str s;
+    sqlite3_int64 i;
+} sql_arg;
+
+enum { ARG_TEXT = 1, ARG_BLOB, ARG_INT, ARG_NULL };
+
+#define A_TEXT(x) ((sql_arg){ARG_TEXT, (x), 0})
+#define A_BLOB(x) ((sql_arg){ARG_BLOB, (x), 0})
+#define A_INT(x)  ((sql_arg){ARG_INT, CF_STR_NULL, (sqlite3_int64)(x)})
+#define A_NULL    ((sql_arg){ARG_NULL, CF_STR_NULL, 0})
+#define ARGS(...) (const sql_arg[]){__VA_ARGS__}, sizeof((const sql_arg[]){__VA_ARGS__}) / sizeof(sql_arg)
+#define NO_ARGS   NULL, 0
+
+/* The cached statement with v bound, or NULL (logged). */
+static sqlite3_stmt *query(conn *c, int id, const sql_arg *v, size_t n)
+{
+    sqlite3_stmt *st = stmt(c, id);
+    size_t i;
+    for (i = 0; st && i < n; i++) {
+        int k = (int)i + 1;
+        switch (v[i].type) {
+        case ARG_TEXT:
+            bind_text(st, k, v[i].s);
+            break;
+        case ARG_BLOB:
+            bind_blob(st, k, v[i].s.p, v[i].s.len);
+            break;
+        case ARG_INT:
+            sqlite3_bind_int64(st, k, v[i].i);
+            break;
+        default:
+            sqlite3_bind_null(st, k);
+            break;
+        }
+    }
+    return st;
+}
+
+/* Runs a statement that returns no rows (CF_EEXIST on a constraint). */
+static cf_rc exec_args(conn *c, int id, const sql_arg *v, size_t n)
+{
+    if (!query(c, id, v, n))
+        return CF_EIO;
+    return run(c, id);
+}
+
+/* Steps st once; *row tells whether it stands on a row (read it, then done() it). */
+static cf_rc step_row(conn *c, sqlite3_stmt *st, bool *row)
+{
+    int src = sqlite3_step(st);
+    *row = src == SQLITE_ROW;
+    if (src == SQLITE_ROW || src == SQLITE_DONE)
+        return CF_OK;
+    return sql_fail(c, src, sqlite3_sql(st));
+}
+
+/* Whether the statement yields a row. */
+static cf_rc exists_args(conn *c, int id, bool *out, const sql_arg *v, size_t n)
+{
+    sqlite3_stmt *st = query(c, id, v, n);
+    cf_rc rc;
+    *out = false;
+    if (!st)
+        return CF_EIO;
+    rc = step_row(c, st, out);
+    done(st);
+    return rc;
+}
+
+/* Fills one item from the row st stands on; strings are copied to a. */
+typedef cf_rc (*row_fn)(sqlite3_stmt *st, cf_arena *a, void *item);
+
+/* The one row of st, through fn: CF_ENOTFOUND if there is none. Ends with st done(). */
+static cf_rc get_row(conn *c, sqlite3_stmt *st, row_fn fn, cf_arena *a, void *item)
+{
+    bool row;
+    cf_rc rc;
+    if (!st)
+        return CF_EIO;
+    rc = step_row(c, st, &row);
+    if (rc == CF_OK)
+        rc = row ? fn(st, a, item) : CF_ENOTFOUND;
+    done(st);
+    return rc;
+}
+
+/* Makes room for one more element in an arena array, doubling. */
+static void *grow(cf_arena *a, void *v, size_t len, size_t *cap, size_t elem)
+{
+    void *nv;
+    size_t ncap;
+    if (len < *cap)
+        return v;
+    ncap = *cap ? *cap * 2 : 32;
+    nv = cf_arena_alloc(a, ncap * elem);
+    if (!nv)
+        return NULL;
+    if (len)
+        memcpy(nv, v, len * elem);
+    *cap = ncap;
+    return nv;
+}
+
+/* Every row of st as an arena array of elem-byte items filled (from zero) by fn. Ends with st
+ * done(); a NULL st (not prepared) is CF_EIO. */
+static cf_rc get_rows(conn *c, sqlite3_stmt *st, row_fn fn, size_t elem, cf_arena *a, void **out,
+                      size_t *n)
+{
+    char *v = NULL;
+    size_t cap = 0, len = 0;
+    cf_rc rc = CF_OK;
+    int src = SQLITE_DONE;
+
+    *out = NULL;
+    *n = 0;
+    if (!st)
+        return CF_EIO;
+    while (rc == CF_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        v = grow(a, v, len, &cap, elem);
+        if (!v) {
+            rc = CF_ENOMEM;
+            break;
+        }
+        memset(v + len * elem, 0, elem);
+        rc = fn(st, a, v + len * elem);
+        if (rc == CF_OK)
+            len++;
+    }
+    if (rc == CF_OK && src != SQLITE_DONE)
+        rc = sql_fail(c, src, sqlite3_sql(st));
+    done(st);
+    if (rc == CF_OK) {
+        *out = v;
+        *n = len;
+    }
+    return rc;
+}
+
 static cf_str col_raw(sqlite3_stmt *st, int i)
 {
     const void *p = sqlite3_column_blob(st, i);
@@ -474,9 +709,29 @@ static void col_blob_id(sqlite3_stmt *st, int i, char out[CF_BLOB_ID_LEN + 1])
     out[n] = '\0';
 }
 
+static uint64_t col_u64(sqlite3_stmt *st, int i)
+{
+    sqlite3_int64 v = sqlite3_column_int64(st, i);
+    return v < 0 ? 0 : (uint64_t)v;
+}
+
+/* SQLite integers are signed: larger counts and quotas are stored as INT64_MAX, which no
+ * real usage reaches. */
+static sqlite3_int64 u64_to_db(uint64_t v)
+{
+    return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
+}
+
 static size_t blob_id_len(const char *id)
 {
     return strnlen(id, CF_BLOB_ID_LEN + 1);
+}
+
+/* A blob id given in: 1 to CF_BLOB_ID_LEN characters. */
+static bool blob_id_ok(const char *id)
+{
+    size_t n = blob_id_len(id);
+    return n > 0 && n <= CF_BLOB_ID_LEN;
 }
 
 /* ---- headers: a sequence of (u32 BE name length, name, u32 BE value length, value) ---- */
@@ -507,6 +762,12 @@ static cf_rc headers_encode(const cf_header *h, size_t n, cf_buf *b)
             rc = cf_buf_append_str(b, h[i].value);
     }
     return rc;
+}
+
+/* The encoded headers as a statement argument: NULL when there are none. */
+static sql_arg headers_arg(const cf_buf *b)
+{
+    return b->len ? A_BLOB(cf_buf_str(b)) : A_NULL;
 }
 
 /* Reads one length-prefixed field at *off; false if the data is short. */
@@ -558,23 +819,68 @@ static cf_rc headers_decode(cf_str d, cf_arena *a, cf_header **out, size_t *nout
     return CF_OK;
 }
 
+/* Decodes a headers column, logging corruption. */
+static cf_rc col_headers(sqlite3_stmt *st, int i, cf_arena *a, cf_header **out, size_t *n)
+{
+    cf_rc rc = headers_decode(col_raw(st, i), a, out, n);
+    if (rc == CF_EIO)
+        cf_error("meta: corrupt stored headers (%s)", sqlite3_sql(st));
+    return rc;
+}
+
+/* ---- blob ids: lists of fixed CF_BLOB_ID_LEN + 1 byte records in a cf_buf ---- */
+
+/* Appends the blob id in column 0 of every row of st to ids; ends with st done(). */
+static cf_rc collect_ids(conn *c, sqlite3_stmt *st, cf_buf *ids)
+{
+    char id[CF_BLOB_ID_LEN + 1];
+    bool row = true;
+    cf_rc rc = CF_OK;
+
+    if (!st)
+        return CF_EIO;
+    while (rc == CF_OK && (rc = step_row(c, st, &row)) == CF_OK && row) {
+        col_blob_id(st, 0, id);
+        rc = cf_buf_append(ids, id, sizeof(id));
+    }
+    done(st);
+    return rc;
+}
+
+/* Whether anything (an object, a segment, a part) references the blob. */
+static cf_rc blob_in_use(conn *c, const char *blob_id, bool *out)
+{
+    return exists_args(c, ST_BLOB_REF, out, ARGS(A_TEXT(cf_str_c(blob_id))));
+}
+
+/* After a reference to the blob went away in the caller's write transaction: queues it for
+ * deletion unless something still references it (a metadata-only rewrite keeps its blob).
+ * *queued, if non-NULL, tells which. */
+static cf_rc gc_release(conn *c, const char *blob_id, bool *queued)
+{
+    bool used = true;
+    cf_rc rc = blob_in_use(c, blob_id, &used);
+    if (rc == CF_OK && !used)
+        rc = exec_args(c, ST_GC_ADD, ARGS(A_TEXT(cf_str_c(blob_id)), A_INT(cf_now_ms())));
+    if (queued)
+        *queued = rc == CF_OK && !used;
+    return rc;
+}
+
+static cf_rc gc_release_all(conn *c, const cf_buf *ids)
+{
+    cf_rc rc = CF_OK;
+    size_t off;
+    for (off = 0; rc == CF_OK && off < ids->len; off += CF_BLOB_ID_LEN + 1)
+        rc = gc_release(c, ids->p + off, NULL);
+    return rc;
+}
+
 /* ---- buckets ---- */
 
-/* SQLite integers are signed: larger counts and quotas are stored as INT64_MAX, which no
- * real usage reaches. */
-static sqlite3_int64 u64_to_db(uint64_t v)
+static cf_rc read_bucket(sqlite3_stmt *st, cf_arena *a, void *item)
 {
-    return v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v;
-}
-
-static uint64_t col_u64(sqlite3_stmt *st, int i)
-{
-    sqlite3_int64 v = sqlite3_column_int64(st, i);
-    return v < 0 ? 0 : (uint64_t)v;
-}
-
-static cf_rc read_bucket(sqlite3_stmt *st, cf_arena *a, cf_bucket_info *b)
-{
+    cf_bucket_info *b = item;
     if (!col_str(st, 0, a, &b->name) || !col_str(st, 1, a, &b->owner) ||
         !col_str(st, 2, a, &b->region))
         return CF_ENOMEM;
@@ -586,234 +892,187 @@ static cf_rc read_bucket(sqlite3_stmt *st, cf_arena *a, cf_bucket_info *b)
     return CF_OK;
 }
 
-static cf_rc bucket_exists(conn *c, cf_str name, bool *out)
+/* CF_ENOTFOUND unless the bucket exists. */
+static cf_rc bucket_must_exist(conn *c, cf_str name)
 {
-    sqlite3_stmt *st = stmt(c, ST_BUCKET_EXISTS);
-    int rc;
-    if (!st)
-        return CF_EIO;
-    bind_text(st, 1, name);
-    rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW;
-    done(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return sql_fail(c, rc, "bucket exists");
-    return CF_OK;
+    bool exists = false;
+    cf_rc rc = exists_args(c, ST_BUCKET_EXISTS, &exists, ARGS(A_TEXT(name)));
+    return rc == CF_OK && !exists ? CF_ENOTFOUND : rc;
+}
+
+static cf_rc read_owner(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    return col_str(st, 1, a, item) ? CF_OK : CF_ENOMEM;
 }
 
 /* Inserts the bucket inside the caller's write transaction. The usage counters start at
  * zero whatever b says; the quotas are taken from b. */
 static cf_rc bucket_insert(conn *c, const cf_bucket_info *b, cf_arena *a, cf_str *existing_owner)
 {
-    sqlite3_stmt *st = stmt(c, ST_BUCKET_INSERT);
-    int src;
-
-    if (!st)
-        return CF_EIO;
-    bind_text(st, 1, b->name);
-    bind_text(st, 2, b->owner);
-    bind_text(st, 3, b->region);
-    sqlite3_bind_int64(st, 4, b->created_ms);
-    sqlite3_bind_int64(st, 5, u64_to_db(b->quota_bytes));
-    sqlite3_bind_int64(st, 6, u64_to_db(b->quota_objects));
-    src = sqlite3_step(st);
-    done(st);
-    if (src == SQLITE_DONE)
-        return CF_OK;
-    if ((src & 0xff) != SQLITE_CONSTRAINT)
-        return sql_fail(c, src, "bucket insert");
-    if (existing_owner && a) {
+    cf_rc rc = exec_args(c, ST_BUCKET_INSERT,
+                         ARGS(A_TEXT(b->name), A_TEXT(b->owner), A_TEXT(b->region),
+                              A_INT(b->created_ms), A_INT(u64_to_db(b->quota_bytes)),
+                              A_INT(u64_to_db(b->quota_objects))));
+    if (rc == CF_EEXIST && existing_owner && a) {
         *existing_owner = CF_STR_NULL;
-        st = stmt(c, ST_BUCKET_GET);
-        if (!st)
-            return CF_EEXIST;
-        bind_text(st, 1, b->name);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            if (!col_str(st, 1, a, existing_owner))
-                *existing_owner = CF_STR_NULL;
-        }
-        done(st);
+        if (get_row(c, query(c, ST_BUCKET_GET, ARGS(A_TEXT(b->name))), read_owner, a,
+                    existing_owner) != CF_OK)
+            *existing_owner = CF_STR_NULL;
     }
-    return CF_EEXIST;
+    return rc;
 }
 
 static cf_rc m_bucket_create(cf_meta *mm, const cf_bucket_info *b, cf_arena *a,
                              cf_str *existing_owner)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
     cf_rc rc;
-
+    conn *c = write_conn(mm, &rc);
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    rc = bucket_insert(c, b, a, existing_owner);
-    return end_write(m, c, rc);
+    return end_write(c, bucket_insert(c, b, a, existing_owner));
 }
 
 static cf_rc m_bucket_get(cf_meta *mm, cf_str name, cf_arena *a, cf_bucket_info *out)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st;
-    cf_rc rc;
-    int src;
-
-    if (!c || !(st = stmt(c, ST_BUCKET_GET)))
-        return CF_EIO;
     memset(out, 0, sizeof(*out));
-    bind_text(st, 1, name);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        rc = read_bucket(st, a, out);
-    else if (src == SQLITE_DONE)
-        rc = CF_ENOTFOUND;
-    else
-        rc = sql_fail(c, src, "bucket get");
-    done(st);
-    return rc;
+    if (!c)
+        return CF_EIO;
+    return get_row(c, query(c, ST_BUCKET_GET, ARGS(A_TEXT(name))), read_bucket, a, out);
 }
 
 static cf_rc m_bucket_list(cf_meta *mm, cf_arena *a, cf_bucket_info **out, size_t *n)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st;
-    cf_bucket_info *v = NULL, *nv;
-    size_t cap = 0, len = 0;
-    cf_rc rc = CF_OK;
-    int src;
+    void *v = NULL;
+    cf_rc rc;
 
     *out = NULL;
     *n = 0;
-    if (!c || !(st = stmt(c, ST_BUCKET_LIST)))
+    if (!c)
         return CF_EIO;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 16;
-            nv = cf_arena_alloc(a, cap * sizeof(*nv));
-            if (!nv) {
-                rc = CF_ENOMEM;
-                goto out;
-            }
-            if (len)
-                memcpy(nv, v, len * sizeof(*nv));
-            v = nv;
-        }
-        rc = read_bucket(st, a, &v[len]);
-        if (rc != CF_OK)
-            goto out;
-        len++;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sql_fail(c, src, "bucket list");
-        goto out;
-    }
+    rc = get_rows(c, query(c, ST_BUCKET_LIST, NO_ARGS), read_bucket, sizeof(**out), a, &v, n);
     *out = v;
-    *n = len;
-out:
-    done(st);
     return rc;
 }
 
+/* Objects and uploads in progress both keep a bucket from being deleted; its documents go
+ * with it. */
 static cf_rc m_bucket_delete(cf_meta *mm, cf_str name)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
-    bool exists;
+    bool objects = false, uploads = false;
     cf_rc rc;
-    int src;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    rc = bucket_exists(c, name, &exists);
-    if (rc != CF_OK)
-        goto out;
-    if (!exists) {
-        rc = CF_ENOTFOUND;
-        goto out;
-    }
-    if (!(st = stmt(c, ST_BUCKET_HAS_OBJECTS))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, name);
-    src = sqlite3_step(st);
-    done(st);
-    if (src == SQLITE_ROW) {
+    rc = bucket_must_exist(c, name);
+    if (rc == CF_OK)
+        rc = exists_args(c, ST_BUCKET_HAS_OBJECTS, &objects, ARGS(A_TEXT(name)));
+    if (rc == CF_OK)
+        rc = exists_args(c, ST_BUCKET_HAS_UPLOADS, &uploads, ARGS(A_TEXT(name)));
+    if (rc == CF_OK && (objects || uploads))
         rc = CF_ENOTEMPTY;
-        goto out;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sql_fail(c, src, "bucket has objects");
-        goto out;
-    }
-    if (!(st = stmt(c, ST_BUCKET_DELETE))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, name);
-    rc = run(c, ST_BUCKET_DELETE);
-out:
-    return end_write(m, c, rc);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_DOCS_DELETE, ARGS(A_TEXT(name)));
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_BUCKET_DELETE, ARGS(A_TEXT(name)));
+    return end_write(c, rc);
 }
 
 static cf_rc m_bucket_set_quota(cf_meta *mm, cf_str name, uint64_t max_bytes, uint64_t max_objects)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
     cf_rc rc;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    if (!(st = stmt(c, ST_BUCKET_SET_QUOTA))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, name);
-    sqlite3_bind_int64(st, 2, u64_to_db(max_bytes));
-    sqlite3_bind_int64(st, 3, u64_to_db(max_objects));
-    rc = run(c, ST_BUCKET_SET_QUOTA);
+    rc = exec_args(c, ST_BUCKET_SET_QUOTA,
+                   ARGS(A_TEXT(name), A_INT(u64_to_db(max_bytes)), A_INT(u64_to_db(max_objects))));
     if (rc == CF_OK && sqlite3_changes(c->db) == 0)
         rc = CF_ENOTFOUND;
-out:
-    return end_write(m, c, rc);
+    return end_write(c, rc);
+}
+
+/* ---- bucket documents ---- */
+
+static cf_rc read_doc(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    return col_str(st, 0, a, item) ? CF_OK : CF_ENOMEM;
+}
+
+static cf_rc m_bucket_doc_get(cf_meta *mm, cf_str bucket, const char *kind, cf_arena *a,
+                              cf_str *out)
+{
+    conn *c = get_conn((msq *)mm);
+    *out = CF_STR_NULL;
+    if (!c)
+        return CF_EIO;
+    return get_row(c, query(c, ST_DOC_GET, ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind)))),
+                   read_doc, a, out);
+}
+
+/* CF_ENOTFOUND if the bucket does not exist. */
+static cf_rc m_bucket_doc_put(cf_meta *mm, cf_str bucket, const char *kind, cf_str doc)
+{
+    cf_rc rc;
+    conn *c = write_conn(mm, &rc);
+
+    if (!c)
+        return rc;
+    rc = bucket_must_exist(c, bucket);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_DOC_PUT,
+                       ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind)), A_BLOB(doc)));
+    return end_write(c, rc);
+}
+
+/* Deleting an unset document is fine (CF_OK); a missing bucket is CF_ENOTFOUND. */
+static cf_rc m_bucket_doc_delete(cf_meta *mm, cf_str bucket, const char *kind)
+{
+    cf_rc rc;
+    conn *c = write_conn(mm, &rc);
+
+    if (!c)
+        return rc;
+    rc = bucket_must_exist(c, bucket);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_DOC_DELETE, ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind))));
+    return end_write(c, rc);
 }
 
 /* ---- objects ---- */
+
+static cf_rc read_segment(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    cf_segment *s = item;
+    col_blob_id(st, 0, s->blob_id);
+    s->size = col_u64(st, 1);
+    if (!col_str(st, 2, a, &s->etag) || !col_str(st, 3, a, &s->checksum))
+        return CF_ENOMEM;
+    return CF_OK;
+}
 
 static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a, cf_object_info *out)
 {
     conn *c = get_conn((msq *)mm);
     sqlite3_stmt *st;
-    cf_rc rc = CF_OK;
-    int src;
+    sqlite3_int64 nseg = 0;
+    bool found = false;
+    void *segs = NULL;
+    cf_rc rc;
 
-    if (!c || !(st = stmt(c, ST_OBJ_GET)))
-        return CF_EIO;
     memset(out, 0, sizeof(*out));
-    bind_text(st, 1, bucket);
-    bind_blob(st, 2, key.p, key.len);
-    src = sqlite3_step(st);
-    if (src == SQLITE_DONE) {
+    if (!c || !(st = query(c, ST_OBJ_GET, ARGS(A_TEXT(bucket), A_BLOB(key)))))
+        return CF_EIO;
+    rc = step_row(c, st, &found);
+    if (rc == CF_OK && !found)
         rc = CF_ENOTFOUND;
+    if (rc != CF_OK)
         goto out;
-    }
-    if (src != SQLITE_ROW) {
-        rc = sql_fail(c, src, "object get");
-        goto out;
-    }
     out->bucket = cf_arena_str(a, bucket);
     out->key = cf_arena_str(a, key);
-    out->size = (uint64_t)sqlite3_column_int64(st, 0);
+    out->size = col_u64(st, 0);
     out->mtime_ms = sqlite3_column_int64(st, 2);
     col_blob_id(st, 3, out->blob_id);
     if (!out->bucket.p || !out->key.p || !col_str(st, 1, a, &out->etag) ||
@@ -821,11 +1080,24 @@ static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a, c
         rc = CF_ENOMEM;
         goto out;
     }
-    rc = headers_decode(col_raw(st, 5), a, &out->headers, &out->nheaders);
-    if (rc == CF_EIO)
-        cf_error("meta: corrupt headers for an object in bucket %.*s", CF_STR_FMT(bucket));
+    rc = col_headers(st, 5, a, &out->headers, &out->nheaders);
+    nseg = sqlite3_column_int64(st, 6);
+    /* While st stands on its row, its read transaction is open: the segments come from the
+     * same snapshot as the object. */
+    if (rc == CF_OK && nseg > 0) {
+        rc = get_rows(c, query(c, ST_SEG_LIST, ARGS(A_TEXT(bucket), A_BLOB(key))), read_segment,
+                      sizeof(cf_segment), a, &segs, &out->nsegments);
+        out->segments = segs;
+        if (rc == CF_OK && out->nsegments != (size_t)nseg) {
+            cf_error("meta: object in bucket %.*s has %zu of its %lld segments",
+                     CF_STR_FMT(bucket), out->nsegments, (long long)nseg);
+            rc = CF_EIO;
+        }
+    }
 out:
     done(st);
+    if (rc != CF_OK)
+        memset(out, 0, sizeof(*out));
     return rc;
 }
 
@@ -833,42 +1105,29 @@ typedef struct usage {
     uint64_t objects, bytes, quota_bytes, quota_objects;
 } usage;
 
+static cf_rc read_usage(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    usage *u = item;
+    (void)a;
+    u->objects = col_u64(st, 0);
+    u->bytes = col_u64(st, 1);
+    u->quota_bytes = col_u64(st, 2);
+    u->quota_objects = col_u64(st, 3);
+    return CF_OK;
+}
+
 /* The bucket's usage and quotas, read in the caller's write transaction (so they cannot
  * change before it ends). CF_ENOTFOUND if the bucket does not exist. */
 static cf_rc bucket_usage(conn *c, cf_str name, usage *u)
 {
-    sqlite3_stmt *st = stmt(c, ST_BUCKET_USAGE);
-    cf_rc rc = CF_OK;
-    int src;
-
     memset(u, 0, sizeof(*u));
-    if (!st)
-        return CF_EIO;
-    bind_text(st, 1, name);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        u->objects = col_u64(st, 0);
-        u->bytes = col_u64(st, 1);
-        u->quota_bytes = col_u64(st, 2);
-        u->quota_objects = col_u64(st, 3);
-    } else if (src == SQLITE_DONE) {
-        rc = CF_ENOTFOUND;
-    } else {
-        rc = sql_fail(c, src, "bucket usage");
-    }
-    done(st);
-    return rc;
+    return get_row(c, query(c, ST_BUCKET_USAGE, ARGS(A_TEXT(name))), read_usage, NULL, u);
 }
 
 static cf_rc bucket_usage_set(conn *c, cf_str name, uint64_t objects, uint64_t bytes)
 {
-    sqlite3_stmt *st = stmt(c, ST_BUCKET_USAGE_SET);
-    if (!st)
-        return CF_EIO;
-    bind_text(st, 1, name);
-    sqlite3_bind_int64(st, 2, u64_to_db(objects));
-    sqlite3_bind_int64(st, 3, u64_to_db(bytes));
-    return run(c, ST_BUCKET_USAGE_SET);
+    return exec_args(c, ST_BUCKET_USAGE_SET,
+                     ARGS(A_TEXT(name), A_INT(u64_to_db(objects)), A_INT(u64_to_db(bytes))));
 }
 
 /* Whether one dimension of usage may go from cur to next under quota (0: none). A write that
@@ -879,119 +1138,170 @@ static bool within_quota(uint64_t cur, uint64_t next, uint64_t quota)
     return quota == 0 || next <= quota || next <= cur;
 }
 
-/* Queues a replaced or deleted object's blob for deletion, in the caller's transaction. */
-static cf_rc gc_enqueue(conn *c, cf_str blob_id)
+/* The version of a key a write replaces or deletes, read in the write transaction. */
+typedef struct cur_obj {
+    bool found;
+    char blob[CF_BLOB_ID_LEN + 1]; /* its single blob, or "" */
+    uint64_t size;
+    cf_buf segs; /* its segments' blob ids (CF_BLOB_ID_LEN + 1 bytes each) */
+} cur_obj;
+
+static void cur_init(cur_obj *o)
 {
-    sqlite3_stmt *st = stmt(c, ST_GC_ADD);
-    if (!st)
-        return CF_EIO;
-    bind_text(st, 1, blob_id);
-    sqlite3_bind_int64(st, 2, cf_now_ms());
-    return run(c, ST_GC_ADD);
+    memset(o, 0, sizeof(*o));
+    cf_buf_init(&o->segs, BLOB_IDS_MAX);
 }
 
+/* Reads the current version of bucket/key and checks cond against it (CF_ECONFLICT). */
+static cf_rc cur_read(conn *c, cf_str bucket, cf_str key, const cf_put_cond *cond, cur_obj *o)
+{
+    sqlite3_stmt *st = query(c, ST_OBJ_CUR, ARGS(A_TEXT(bucket), A_BLOB(key)));
+    bool segmented = false;
+    cf_rc rc;
+
+    if (!st)
+        return CF_EIO;
+    rc = step_row(c, st, &o->found);
+    if (rc == CF_OK && o->found) {
+        col_blob_id(st, 1, o->blob);
+        o->size = col_u64(st, 2);
+        segmented = sqlite3_column_int64(st, 3) > 0;
+        if (cond && cond->if_match_etag.len && !cf_str_eq(cond->if_match_etag, col_raw(st, 0)))
+            rc = CF_ECONFLICT;
+    }
+    done(st);
+    if (rc == CF_OK && cond &&
+        ((o->found && cond->if_none_match_any) || (!o->found && cond->if_match_etag.len)))
+        rc = CF_ECONFLICT;
+    if (rc == CF_OK && segmented)
+        rc = collect_ids(c, query(c, ST_SEG_LIST, ARGS(A_TEXT(bucket), A_BLOB(key))), &o->segs);
+    return rc;
+}
+
+/* Removes the current version's rows, if any. The objects row is left to the caller (the
+ * upsert replaces it). */
+static cf_rc cur_drop_segments(conn *c, cf_str bucket, cf_str key, const cur_obj *o)
+{
+    if (!o->segs.len)
+        return CF_OK;
+    return exec_args(c, ST_SEG_DELETE, ARGS(A_TEXT(bucket), A_BLOB(key)));
+}
+
+/* After the version is replaced or deleted: queues its blobs nothing references any more.
+ * Its single blob's id goes to reported (if non-NULL) when queued. */
+static cf_rc cur_release(conn *c, const cur_obj *o, char reported[CF_BLOB_ID_LEN + 1])
+{
+    bool queued = false;
+    cf_rc rc = CF_OK;
+    if (o->blob[0]) {
+        rc = gc_release(c, o->blob, &queued);
+        if (queued && reported)
+            memcpy(reported, o->blob, sizeof(o->blob));
+    }
+    if (rc == CF_OK)
+        rc = gc_release_all(c, &o->segs);
+    return rc;
+}
+
+/* Usage after a write that replaces o (if found) by size bytes; CF_ETOOBIG past a quota (the
+ * replaced object counted as gone). */
+static cf_rc usage_after(const usage *u, const cur_obj *o, uint64_t size, uint64_t *objects,
+                         uint64_t *bytes)
+{
+    *objects = u->objects + (o->found ? 0 : 1);
+    *bytes = u->bytes - (o->size < u->bytes ? o->size : u->bytes);
+    if (size > (uint64_t)INT64_MAX - *bytes)
+        return CF_ETOOBIG;
+    *bytes += size;
+    if (!within_quota(u->objects, *objects, u->quota_objects) ||
+        !within_quota(u->bytes, *bytes, u->quota_bytes))
+        return CF_ETOOBIG;
+    return CF_OK;
+}
+
+/* A version's shape: a blob id that fits; segments only without a single blob or inline
+ * body, each with a blob, adding up to the size. */
+static cf_rc obj_check(const cf_object_info *obj)
+{
+    uint64_t total = 0;
+    size_t i;
+    if (blob_id_len(obj->blob_id) > CF_BLOB_ID_LEN)
+        return CF_EINVAL;
+    if (obj->nsegments == 0)
+        return CF_OK;
+    if (obj->nsegments > PARTS_MAX || obj->blob_id[0] || obj->inline_body.len)
+        return CF_EINVAL;
+    for (i = 0; i < obj->nsegments; i++) {
+        if (!blob_id_ok(obj->segments[i].blob_id) || obj->segments[i].size > UINT64_MAX - total)
+            return CF_EINVAL;
+        total += obj->segments[i].size;
+    }
+    return total == obj->size ? CF_OK : CF_EINVAL;
+}
+
+/* Writes obj over the key's current version in the caller's write transaction: conditions,
+ * quota, usage, segments, and the replaced version's blobs (see cur_release). */
+static cf_rc obj_write(conn *c, const cf_object_info *obj, const cf_put_cond *cond,
+                       const cf_buf *hdr, char replaced[CF_BLOB_ID_LEN + 1])
+{
+    size_t idlen = blob_id_len(obj->blob_id), i;
+    bool body_inline = !idlen && !obj->nsegments;
+    uint64_t objects = 0, bytes = 0;
+    cur_obj o;
+    usage u;
+    cf_rc rc;
+
+    cur_init(&o);
+    rc = bucket_usage(c, obj->bucket, &u);
+    if (rc == CF_OK)
+        rc = cur_read(c, obj->bucket, obj->key, cond, &o);
+    if (rc == CF_OK)
+        rc = usage_after(&u, &o, obj->size, &objects, &bytes);
+    if (rc == CF_OK)
+        rc = cur_drop_segments(c, obj->bucket, obj->key, &o);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_OBJ_UPSERT,
+                       ARGS(A_TEXT(obj->bucket), A_BLOB(obj->key), A_INT(u64_to_db(obj->size)),
+                            A_TEXT(obj->etag), A_INT(obj->mtime_ms),
+                            idlen ? A_TEXT(cf_str_make(obj->blob_id, idlen)) : A_NULL,
+                            body_inline || obj->inline_body.len ? A_BLOB(obj->inline_body)
+                                                                : A_NULL,
+                            headers_arg(hdr), A_INT(obj->nsegments)));
+    for (i = 0; rc == CF_OK && i < obj->nsegments; i++) {
+        const cf_segment *s = &obj->segments[i];
+        rc = exec_args(c, ST_SEG_INSERT,
+                       ARGS(A_TEXT(obj->bucket), A_BLOB(obj->key), A_INT(i),
+                            A_TEXT(cf_str_c(s->blob_id)), A_INT(u64_to_db(s->size)),
+                            A_TEXT(s->etag), A_TEXT(s->checksum)));
+    }
+    if (rc == CF_OK)
+        rc = bucket_usage_set(c, obj->bucket, objects, bytes);
+    if (rc == CF_OK)
+        rc = cur_release(c, &o, replaced);
+    cf_buf_free(&o.segs);
+    return rc;
+}
+
+/* A segmented version (upload_complete) reports no replaced blob: its segments' blobs are
+ * queued, and found by gc_pending. */
 static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_cond *cond,
                           char replaced_blob[CF_BLOB_ID_LEN + 1])
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
     cf_buf hdr;
-    bool found = false;
-    char old_blob[CF_BLOB_ID_LEN + 1] = "";
-    size_t idlen = blob_id_len(obj->blob_id);
-    uint64_t old_size = 0, objects, bytes;
-    usage u;
+    conn *c;
     cf_rc rc;
-    int src;
 
     if (replaced_blob)
         replaced_blob[0] = '\0';
     cf_buf_init(&hdr, HEADERS_MAX);
-    if (!c)
-        return CF_EIO;
-    if (idlen > CF_BLOB_ID_LEN)
-        return CF_EINVAL;
+    rc = obj_check(obj);
     /* Serialise before taking the write lock. */
-    rc = headers_encode(obj->headers, obj->nheaders, &hdr);
-    if (rc != CF_OK)
-        goto out_nolock;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
-        goto out_nolock;
-
-    rc = bucket_usage(c, obj->bucket, &u);
-    if (rc != CF_OK)
-        goto out;
-    if (!(st = stmt(c, ST_OBJ_CUR))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, obj->bucket);
-    bind_blob(st, 2, obj->key.p, obj->key.len);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        found = true;
-        col_blob_id(st, 1, old_blob);
-        old_size = col_u64(st, 2);
-        if (cond && cond->if_match_etag.len && !cf_str_eq(cond->if_match_etag, col_raw(st, 0)))
-            rc = CF_ECONFLICT;
-    } else if (src != SQLITE_DONE) {
-        rc = sql_fail(c, src, "object current");
-    }
-    done(st);
-    if (rc != CF_OK)
-        goto out;
-    if (cond && ((found && cond->if_none_match_any) || (!found && cond->if_match_etag.len))) {
-        rc = CF_ECONFLICT;
-        goto out;
-    }
-
-    /* Usage after the put, the replaced object counted as gone. */
-    objects = u.objects + (found ? 0 : 1);
-    bytes = u.bytes - (old_size < u.bytes ? old_size : u.bytes);
-    if (obj->size > (uint64_t)INT64_MAX - bytes) {
-        rc = CF_ETOOBIG;
-        goto out;
-    }
-    bytes += obj->size;
-    if (!within_quota(u.objects, objects, u.quota_objects) ||
-        !within_quota(u.bytes, bytes, u.quota_bytes)) {
-        rc = CF_ETOOBIG;
-        goto out;
-    }
-
-    if (!(st = stmt(c, ST_OBJ_UPSERT))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, obj->bucket);
-    bind_blob(st, 2, obj->key.p, obj->key.len);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)obj->size);
-    bind_text(st, 4, obj->etag);
-    sqlite3_bind_int64(st, 5, obj->mtime_ms);
-    if (idlen)
-        bind_text(st, 6, cf_str_make(obj->blob_id, idlen));
-    if (!idlen || obj->inline_body.len)
-        bind_blob(st, 7, obj->inline_body.p, obj->inline_body.len);
-    if (hdr.len)
-        bind_blob(st, 8, hdr.p, hdr.len);
-    rc = run(c, ST_OBJ_UPSERT);
     if (rc == CF_OK)
-        rc = bucket_usage_set(c, obj->bucket, objects, bytes);
-    if (rc != CF_OK)
-        goto out;
-    /* A metadata-only rewrite may keep the same blob: that one must not be collected. */
-    if (old_blob[0] && strcmp(old_blob, obj->blob_id) != 0) {
-        rc = gc_enqueue(c, cf_str_c(old_blob));
-        if (rc == CF_OK && replaced_blob)
-            memcpy(replaced_blob, old_blob, sizeof(old_blob));
-    }
-out:
-    rc = end_write(m, c, rc);
+        rc = headers_encode(obj->headers, obj->nheaders, &hdr);
+    if (rc == CF_OK && (c = write_conn(mm, &rc)) != NULL)
+        rc = end_write(c, obj_write(c, obj, cond, &hdr, replaced_blob));
     if (rc != CF_OK && replaced_blob)
         replaced_blob[0] = '\0';
-out_nolock:
     cf_buf_free(&hdr);
     return rc;
 }
@@ -999,65 +1309,64 @@ out_nolock:
 static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
                              char deleted_blob[CF_BLOB_ID_LEN + 1])
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
-    char old_blob[CF_BLOB_ID_LEN + 1] = "";
-    bool found = false;
-    uint64_t old_size = 0;
+    cur_obj o;
     usage u;
+    conn *c;
     cf_rc rc;
-    int src;
 
     if (deleted_blob)
         deleted_blob[0] = '\0';
-    if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
+    if (!(c = write_conn(mm, &rc)))
         return rc;
+    cur_init(&o);
     rc = bucket_usage(c, bucket, &u);
-    if (rc != CF_OK)
-        goto out;
-    if (!(st = stmt(c, ST_OBJ_CUR))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, bucket);
-    bind_blob(st, 2, key.p, key.len);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW) {
-        found = true;
-        col_blob_id(st, 1, old_blob);
-        old_size = col_u64(st, 2);
-    } else if (src != SQLITE_DONE) {
-        rc = sql_fail(c, src, "object current");
-    }
-    done(st);
-    if (rc != CF_OK || !found)
-        goto out;
-    if (!(st = stmt(c, ST_OBJ_DELETE))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, bucket);
-    bind_blob(st, 2, key.p, key.len);
-    rc = run(c, ST_OBJ_DELETE);
-    /* Clamped at zero: counters never wrap, even if they were ever off. */
     if (rc == CF_OK)
-        rc = bucket_usage_set(c, bucket, u.objects ? u.objects - 1 : 0,
-                              u.bytes - (old_size < u.bytes ? old_size : u.bytes));
-    if (rc == CF_OK && old_blob[0]) {
-        rc = gc_enqueue(c, cf_str_c(old_blob));
-        if (rc == CF_OK && deleted_blob)
-            memcpy(deleted_blob, old_blob, sizeof(old_blob));
+        rc = cur_read(c, bucket, key, NULL, &o);
+    if (rc == CF_OK && o.found) {
+        rc = exec_args(c, ST_OBJ_DELETE, ARGS(A_TEXT(bucket), A_BLOB(key)));
+        if (rc == CF_OK)
+            rc = cur_drop_segments(c, bucket, key, &o);
+        /* Clamped at zero: counters never wrap, even if they were ever off. */
+        if (rc == CF_OK)
+            rc = bucket_usage_set(c, bucket, u.objects ? u.objects - 1 : 0,
+                                  u.bytes - (o.size < u.bytes ? o.size : u.bytes));
+        if (rc == CF_OK)
+            rc = cur_release(c, &o, deleted_blob);
     }
-out:
-    rc = end_write(m, c, rc);
+    rc = end_write(c, rc);
     if (rc != CF_OK && deleted_blob)
         deleted_blob[0] = '\0';
+    cf_buf_free(&o.segs);
     return rc;
 }
+
+/* Replaces the headers only: the body, size, mtime and segments stay. */
+static cf_rc m_object_set_headers(cf_meta *mm, cf_str bucket, cf_str key, cf_str etag,
+                                  const cf_header *h, size_t n)
+{
+    bool found = false;
+    cf_buf hdr;
+    conn *c;
+    cf_rc rc;
+
+    cf_buf_init(&hdr, HEADERS_MAX);
+    rc = headers_encode(h, n, &hdr);
+    if (rc != CF_OK || !(c = write_conn(mm, &rc)))
+        goto out;
+    rc = exec_args(c, ST_OBJ_SET_HEADERS,
+                   ARGS(A_TEXT(bucket), A_BLOB(key), A_TEXT(etag), headers_arg(&hdr)));
+    if (rc == CF_OK && sqlite3_changes(c->db) == 0) {
+        rc = exists_args(c, ST_OBJ_CUR, &found, ARGS(A_TEXT(bucket), A_BLOB(key)));
+        if (rc == CF_OK)
+            rc = found ? CF_ECONFLICT : CF_ENOTFOUND;
+    }
+    rc = end_write(c, rc);
+out:
+    cf_buf_free(&hdr);
+    return rc;
+}
+
+/* ---- listings ---- */
 
 /* The smallest byte string greater than every string starting with s, into b: s with its
  * trailing 0xFF bytes dropped and the last remaining byte incremented. false when there is
@@ -1091,202 +1400,537 @@ static ptrdiff_t find_sub(cf_str s, cf_str d)
     return -1;
 }
 
-/* Makes room for one more element in an arena array, doubling. */
-static void *grow(cf_arena *a, void *v, size_t len, size_t *cap, size_t elem)
+/* One page of a listing in key order (objects or uploads): one ordered range scan on an
+ * index. With a delimiter, a key that yields a common prefix makes the scan jump past every
+ * key under that prefix (a fresh seek), so a page costs O(page size) seeks whatever the
+ * bucket holds. */
+typedef struct lister {
+    cf_str prefix, delimiter;
+    cf_str marker; /* keys and common prefixes up to it were listed by earlier pages */
+    uint32_t max, n;
+    cf_buf seek; /* where the scan starts or jumps to */
+    cf_arena *a;
+    cf_str *prefixes;
+    size_t nprefixes, cap;
+    cf_str last; /* the last key or common prefix taken */
+    bool truncated;
+} lister;
+
+enum { LS_ITEM, LS_JUMP, LS_END };
+
+/* Sets the first seek: the prefix, or the marker if it sorts later (x + NUL is the least
+ * string greater than x, for an exclusive marker). */
+static cf_rc ls_start(lister *l, bool marker_inclusive)
 {
-    void *nv;
-    size_t ncap;
-    if (len < *cap)
-        return v;
-    ncap = *cap ? *cap * 2 : 32;
-    nv = cf_arena_alloc(a, ncap * elem);
-    if (!nv)
-        return NULL;
-    if (len)
-        memcpy(nv, v, len * elem);
-    *cap = ncap;
-    return nv;
+    cf_rc rc;
+    if (cf_str_cmp(l->marker, l->prefix) < 0)
+        return cf_buf_append_str(&l->seek, l->prefix);
+    rc = cf_buf_append_str(&l->seek, l->marker);
+    if (rc == CF_OK && !marker_inclusive)
+        rc = cf_buf_append_ch(&l->seek, '\0');
+    return rc;
 }
 
-/* ListObjects: one ordered range scan on the primary key. With a delimiter, a key that
- * yields a common prefix makes the scan jump past every key under that prefix (a fresh
- * seek), so a page costs O(page size) seeks whatever the bucket holds. */
+/* Sorts the key the scan stands on: LS_END when the page is done (past the prefix; or full,
+ * then truncated); LS_JUMP when the key falls under a common prefix (taken now unless an
+ * earlier page had it; the scan must then restart at l->seek); LS_ITEM for an item, which
+ * the caller takes and records with ls_took. On failure, LS_END with *rc set. */
+static int ls_key(lister *l, cf_str key, cf_rc *rc)
+{
+    ptrdiff_t d;
+    cf_str cp, *slot;
+
+    *rc = CF_OK;
+    if (!cf_str_starts(key, l->prefix))
+        return LS_END;
+    d = find_sub(cf_str_sub(key, l->prefix.len, key.len), l->delimiter);
+    if (d < 0) {
+        l->truncated = l->n == l->max;
+        return l->truncated ? LS_END : LS_ITEM;
+    }
+    cp = cf_str_make(key.p, l->prefix.len + (size_t)d + l->delimiter.len);
+    if (cf_str_cmp(cp, l->marker) > 0) {
+        if (l->n == l->max) {
+            l->truncated = true;
+            return LS_END;
+        }
+        l->prefixes = grow(l->a, l->prefixes, l->nprefixes, &l->cap, sizeof(cf_str));
+        slot = l->prefixes ? &l->prefixes[l->nprefixes] : NULL;
+        if (!slot || !(*slot = cf_arena_str(l->a, cp)).p) {
+            *rc = CF_ENOMEM;
+            return LS_END;
+        }
+        l->nprefixes++;
+        l->n++;
+        l->last = *slot;
+    }
+    /* No successor (cp all 0xFF): no key sorts after its members. */
+    return prefix_successor(cp, &l->seek, rc) ? LS_JUMP : LS_END;
+}
+
+static void ls_took(lister *l, cf_str key)
+{
+    l->last = key;
+    l->n++;
+}
+
+/* Restarts the scan st (its ?2 is the seek key) at l->seek. */
+static void ls_jump(lister *l, sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    bind_blob_copy(st, 2, l->seek.p, l->seek.len);
+}
+
 static cf_rc m_object_list(cf_meta *mm, cf_str bucket, const cf_list_params *p, cf_arena *a,
                            cf_list_result *out)
 {
     conn *c = get_conn((msq *)mm);
     sqlite3_stmt *st = NULL;
-    cf_buf seek;
-    size_t cap_o = 0, cap_p = 0;
-    uint32_t n = 0;
-    cf_str bcopy, last = CF_STR_NULL;
-    bool exists;
+    lister l = {.prefix = p->prefix,
+                .delimiter = p->delimiter,
+                .marker = p->start_after,
+                .max = p->max_keys,
+                .a = a};
+    size_t cap = 0;
+    cf_str bcopy;
+    bool row = false;
     cf_rc rc;
-    int src;
 
     memset(out, 0, sizeof(*out));
-    cf_buf_init(&seek, SEEK_MAX);
+    cf_buf_init(&l.seek, SEEK_MAX);
     if (!c)
         return CF_EIO;
     rc = begin_read(c);
-    if (rc != CF_OK)
-        goto out;
-    rc = bucket_exists(c, bucket, &exists);
-    if (rc != CF_OK)
-        goto out;
-    if (!exists) {
-        rc = CF_ENOTFOUND;
-        goto out;
-    }
-    if (p->max_keys == 0)
+    if (rc == CF_OK)
+        rc = bucket_must_exist(c, bucket);
+    if (rc != CF_OK || p->max_keys == 0)
         goto out;
     bcopy = cf_arena_str(a, bucket);
-    if (!bcopy.p) {
-        rc = CF_ENOMEM;
-        goto out;
-    }
-
-    /* Start at the prefix, or just after start_after (x + NUL is the least string > x). */
-    if (cf_str_cmp(p->start_after, p->prefix) >= 0) {
-        rc = cf_buf_append_str(&seek, p->start_after);
-        if (rc == CF_OK)
-            rc = cf_buf_append_ch(&seek, '\0');
-    } else {
-        rc = cf_buf_append_str(&seek, p->prefix);
-    }
+    rc = bcopy.p ? ls_start(&l, false) : CF_ENOMEM;
     if (rc != CF_OK)
         goto out;
-    if (!(st = stmt(c, ST_OBJ_LIST))) {
+    if (!(st = query(c, ST_OBJ_LIST, ARGS(A_TEXT(bucket))))) {
         rc = CF_EIO;
         goto out;
     }
-    bind_text(st, 1, bucket);
-    bind_blob_copy(st, 2, seek.p, seek.len);
+    bind_blob_copy(st, 2, l.seek.p, l.seek.len);
 
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = step_row(c, st, &row)) == CF_OK && row) {
         cf_str key = col_raw(st, 0);
-        ptrdiff_t d;
-        if (!cf_str_starts(key, p->prefix))
-            break; /* past the prefix's range: nothing more can match */
-        d = find_sub(cf_str_sub(key, p->prefix.len, key.len), p->delimiter);
-        if (d >= 0) {
-            cf_str cp = cf_str_make(key.p, p->prefix.len + (size_t)d + p->delimiter.len);
-            /* A prefix at or before start_after was returned by an earlier page. */
-            if (cf_str_cmp(cp, p->start_after) > 0) {
-                if (n == p->max_keys) {
-                    out->truncated = true;
-                    break;
-                }
-                out->prefixes = grow(a, out->prefixes, out->nprefixes, &cap_p, sizeof(cf_str));
-                if (!out->prefixes) {
-                    rc = CF_ENOMEM;
-                    goto out;
-                }
-                last = out->prefixes[out->nprefixes] = cf_arena_str(a, cp);
-                if (!last.p) {
-                    rc = CF_ENOMEM;
-                    goto out;
-                }
-                out->nprefixes++;
-                n++;
-            }
-            if (!prefix_successor(cp, &seek, &rc)) {
-                if (rc != CF_OK)
-                    goto out;
-                break; /* cp is all 0xFF: no key sorts after its members */
-            }
-            sqlite3_reset(st);
-            bind_blob_copy(st, 2, seek.p, seek.len);
+        cf_object_info *o;
+        int k = ls_key(&l, key, &rc);
+        if (k == LS_END)
+            break;
+        if (k == LS_JUMP) {
+            ls_jump(&l, st);
             continue;
         }
-        if (n == p->max_keys) {
-            out->truncated = true;
-            break;
-        }
-        out->objects = grow(a, out->objects, out->nobjects, &cap_o, sizeof(cf_object_info));
+        out->objects = grow(a, out->objects, out->nobjects, &cap, sizeof(cf_object_info));
         if (!out->objects) {
             rc = CF_ENOMEM;
-            goto out;
+            break;
         }
-        {
-            cf_object_info *o = &out->objects[out->nobjects];
-            o->bucket = bcopy;
-            o->key = cf_arena_str(a, key);
-            o->size = (uint64_t)sqlite3_column_int64(st, 1);
-            o->mtime_ms = sqlite3_column_int64(st, 3);
-            col_blob_id(st, 4, o->blob_id);
-            o->inline_body = cf_str_make("", 0);
-            if (!o->key.p || !col_str(st, 2, a, &o->etag)) {
-                rc = CF_ENOMEM;
-                goto out;
-            }
-            last = o->key;
+        o = &out->objects[out->nobjects];
+        memset(o, 0, sizeof(*o));
+        o->bucket = bcopy;
+        o->key = cf_arena_str(a, key);
+        o->size = col_u64(st, 1);
+        o->mtime_ms = sqlite3_column_int64(st, 3);
+        col_blob_id(st, 4, o->blob_id);
+        o->inline_body = cf_str_make("", 0);
+        if (!o->key.p || !col_str(st, 2, a, &o->etag)) {
+            rc = CF_ENOMEM;
+            break;
         }
         out->nobjects++;
-        n++;
+        ls_took(&l, o->key);
     }
-    if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        rc = sql_fail(c, src, "object list");
-        goto out;
-    }
-    if (out->truncated)
-        out->next_marker = last;
+    out->prefixes = l.prefixes;
+    out->nprefixes = l.nprefixes;
+    out->truncated = l.truncated;
+    if (l.truncated)
+        out->next_marker = l.last;
 out:
     done(st);
     end_read(c);
-    cf_buf_free(&seek);
+    cf_buf_free(&l.seek);
     if (rc != CF_OK)
         memset(out, 0, sizeof(*out));
     return rc;
+}
+
+/* ---- multipart uploads ---- */
+
+/* The arguments naming one upload, for statements on UPLOAD_IS. */
+#define UPLOAD_ARGS(bucket, key, id) A_TEXT(bucket), A_BLOB(key), A_TEXT(id)
+
+static cf_rc read_upload(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    cf_upload_info *u = item;
+    u->initiated_ms = sqlite3_column_int64(st, 3);
+    if (!col_str(st, 0, a, &u->key) || !col_str(st, 1, a, &u->upload_id) ||
+        !col_str(st, 2, a, &u->initiator))
+        return CF_ENOMEM;
+    return col_headers(st, 4, a, &u->headers, &u->nheaders);
+}
+
+static cf_rc read_part(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    cf_part_info *p = item;
+    p->number = (uint32_t)sqlite3_column_int64(st, 0);
+    p->size = col_u64(st, 1);
+    p->mtime_ms = sqlite3_column_int64(st, 4);
+    col_blob_id(st, 5, p->blob_id);
+    if (!col_str(st, 2, a, &p->etag) || !col_str(st, 3, a, &p->checksum))
+        return CF_ENOMEM;
+    return CF_OK;
+}
+
+static cf_rc read_blob_id(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    (void)a;
+    col_blob_id(st, 0, item);
+    return CF_OK;
+}
+
+static cf_rc read_u64(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    (void)a;
+    *(uint64_t *)item = col_u64(st, 0);
+    return CF_OK;
+}
+
+/* CF_ENOTFOUND unless the upload exists. */
+static cf_rc upload_must_exist(conn *c, cf_str bucket, cf_str key, cf_str upload_id)
+{
+    bool exists = false;
+    cf_rc rc = exists_args(c, ST_UPLOAD_GET, &exists, ARGS(UPLOAD_ARGS(bucket, key, upload_id)));
+    return rc == CF_OK && !exists ? CF_ENOTFOUND : rc;
+}
+
+/* Removes the upload and its parts in the caller's write transaction; the parts' blobs are
+ * queued unless something references them (a completed object's segments). */
+static cf_rc upload_drop(conn *c, cf_str bucket, cf_str key, cf_str upload_id)
+{
+    cf_buf ids;
+    cf_rc rc;
+
+    cf_buf_init(&ids, BLOB_IDS_MAX);
+    rc = collect_ids(c, query(c, ST_PART_BLOBS, ARGS(UPLOAD_ARGS(bucket, key, upload_id))), &ids);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_PARTS_DELETE, ARGS(UPLOAD_ARGS(bucket, key, upload_id)));
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_UPLOAD_DELETE, ARGS(UPLOAD_ARGS(bucket, key, upload_id)));
+    if (rc == CF_OK)
+        rc = gc_release_all(c, &ids);
+    cf_buf_free(&ids);
+    return rc;
+}
+
+/* CF_EEXIST if the upload id is taken for that key. */
+static cf_rc m_upload_create(cf_meta *mm, const cf_upload_info *u)
+{
+    cf_buf hdr;
+    conn *c;
+    cf_rc rc;
+
+    if (!u->upload_id.len)
+        return CF_EINVAL;
+    cf_buf_init(&hdr, HEADERS_MAX);
+    rc = headers_encode(u->headers, u->nheaders, &hdr);
+    if (rc != CF_OK || !(c = write_conn(mm, &rc)))
+        goto out;
+    rc = bucket_must_exist(c, u->bucket);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_UPLOAD_INSERT,
+                       ARGS(UPLOAD_ARGS(u->bucket, u->key, u->upload_id), A_TEXT(u->initiator),
+                            A_INT(u->initiated_ms), headers_arg(&hdr)));
+    rc = end_write(c, rc);
+out:
+    cf_buf_free(&hdr);
+    return rc;
+}
+
+static cf_rc m_upload_get(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id, cf_arena *a,
+                          cf_upload_info *out)
+{
+    conn *c = get_conn((msq *)mm);
+    cf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        return CF_EIO;
+    rc = get_row(c, query(c, ST_UPLOAD_GET, ARGS(UPLOAD_ARGS(bucket, key, upload_id))),
+                 read_upload, a, out);
+    if (rc == CF_OK && !(out->bucket = cf_arena_str(a, bucket)).p)
+        rc = CF_ENOMEM;
+    if (rc != CF_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+/* Whether the upload the scan stands on, of the marker's key, came before the resume point:
+ * at or before the marker upload in listing order or, if that one is gone, with an id not
+ * above the marker (as S3 words it). */
+static bool upload_listed(sqlite3_stmt *st, const cf_upload_info *mark, bool mark_found,
+                          cf_str id_marker)
+{
+    int64_t ms = sqlite3_column_int64(st, 3);
+    cf_str id = col_raw(st, 1);
+    if (!mark_found)
+        return cf_str_cmp(id, id_marker) <= 0;
+    return ms < mark->initiated_ms ||
+           (ms == mark->initiated_ms && cf_str_cmp(id, mark->upload_id) <= 0);
+}
+
+/* ListMultipartUploads. Without an upload-id marker the key marker is exclusive; with one,
+ * the marker key's uploads after that upload come first. */
+static cf_rc m_upload_list(cf_meta *mm, cf_str bucket, const cf_upload_list_params *p,
+                           cf_arena *a, cf_upload_list_result *out)
+{
+    conn *c = get_conn((msq *)mm);
+    sqlite3_stmt *st = NULL;
+    lister l = {.prefix = p->prefix,
+                .delimiter = p->delimiter,
+                .marker = p->key_marker,
+                .max = p->max_uploads,
+                .a = a};
+    bool resume = p->key_marker.len && p->upload_id_marker.len, mark_found = false, row = false;
+    cf_upload_info mark;
+    size_t cap = 0;
+    cf_str bcopy;
+    cf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    memset(&mark, 0, sizeof(mark));
+    cf_buf_init(&l.seek, SEEK_MAX);
+    if (!c)
+        return CF_EIO;
+    rc = begin_read(c);
+    if (rc == CF_OK)
+        rc = bucket_must_exist(c, bucket);
+    if (rc != CF_OK || p->max_uploads == 0)
+        goto out;
+    if (resume) {
+        rc = get_row(c,
+                     query(c, ST_UPLOAD_GET,
+                           ARGS(UPLOAD_ARGS(bucket, p->key_marker, p->upload_id_marker))),
+                     read_upload, a, &mark);
+        mark_found = rc == CF_OK;
+        if (rc == CF_ENOTFOUND)
+            rc = CF_OK;
+    }
+    bcopy = cf_arena_str(a, bucket);
+    if (rc == CF_OK)
+        rc = bcopy.p ? ls_start(&l, resume) : CF_ENOMEM;
+    if (rc != CF_OK)
+        goto out;
+    if (!(st = query(c, ST_UPLOAD_LIST, ARGS(A_TEXT(bucket))))) {
+        rc = CF_EIO;
+        goto out;
+    }
+    bind_blob_copy(st, 2, l.seek.p, l.seek.len);
+
+    while ((rc = step_row(c, st, &row)) == CF_OK && row) {
+        cf_str key = col_raw(st, 0);
+        cf_upload_info *u;
+        int k;
+        if (resume && cf_str_eq(key, p->key_marker) &&
+            upload_listed(st, &mark, mark_found, p->upload_id_marker))
+            continue;
+        k = ls_key(&l, key, &rc);
+        if (k == LS_END)
+            break;
+        if (k == LS_JUMP) {
+            ls_jump(&l, st);
+            continue;
+        }
+        out->uploads = grow(a, out->uploads, out->nuploads, &cap, sizeof(cf_upload_info));
+        if (!out->uploads) {
+            rc = CF_ENOMEM;
+            break;
+        }
+        u = &out->uploads[out->nuploads];
+        memset(u, 0, sizeof(*u));
+        rc = read_upload(st, a, u);
+        if (rc != CF_OK)
+            break;
+        u->bucket = bcopy;
+        out->nuploads++;
+        ls_took(&l, u->key);
+    }
+    out->prefixes = l.prefixes;
+    out->nprefixes = l.nprefixes;
+    out->truncated = l.truncated;
+    if (l.truncated) {
+        out->next_key_marker = l.last;
+        /* The page ended on an upload (not a common prefix): resume after it. */
+        if (out->nuploads && l.last.p == out->uploads[out->nuploads - 1].key.p)
+            out->next_upload_id_marker = out->uploads[out->nuploads - 1].upload_id;
+    }
+out:
+    done(st);
+    end_read(c);
+    cf_buf_free(&l.seek);
+    if (rc != CF_OK)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+/* The upload's existence is checked in the same transaction: a part that lost the race with
+ * complete or abort is refused (the caller deletes its blob). */
+static cf_rc m_part_put(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id,
+                        const cf_part_info *p)
+{
+    char old[CF_BLOB_ID_LEN + 1] = "";
+    conn *c;
+    cf_rc rc;
+
+    if (p->number < 1 || p->number > PARTS_MAX || !blob_id_ok(p->blob_id))
+        return CF_EINVAL;
+    if (!(c = write_conn(mm, &rc)))
+        return rc;
+    rc = upload_must_exist(c, bucket, key, upload_id);
+    if (rc == CF_OK) {
+        rc = get_row(c,
+                     query(c, ST_PART_BLOB,
+                           ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(p->number))),
+                     read_blob_id, NULL, old);
+        if (rc == CF_ENOTFOUND)
+            rc = CF_OK;
+    }
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_PART_UPSERT,
+                       ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(p->number),
+                            A_INT(u64_to_db(p->size)), A_TEXT(p->etag), A_TEXT(p->checksum),
+                            A_INT(p->mtime_ms), A_TEXT(cf_str_c(p->blob_id))));
+    if (rc == CF_OK && old[0])
+        rc = gc_release(c, old, NULL);
+    return end_write(c, rc);
+}
+
+/* CF_ENOTFOUND if the upload does not exist. */
+static cf_rc m_part_list(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id, uint32_t after,
+                         uint32_t max, cf_arena *a, cf_part_info **out, size_t *n,
+                         bool *truncated)
+{
+    conn *c = get_conn((msq *)mm);
+    void *v = NULL;
+    cf_rc rc;
+
+    *out = NULL;
+    *n = 0;
+    *truncated = false;
+    if (!c)
+        return CF_EIO;
+    rc = begin_read(c);
+    if (rc == CF_OK)
+        rc = upload_must_exist(c, bucket, key, upload_id);
+    /* One row more than asked tells whether more follow. */
+    if (rc == CF_OK)
+        rc = get_rows(c,
+                      query(c, ST_PART_LIST,
+                            ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(after),
+                                 A_INT((int64_t)max + 1))),
+                      read_part, sizeof(cf_part_info), a, &v, n);
+    end_read(c);
+    if (rc != CF_OK) {
+        *n = 0;
+        return rc;
+    }
+    *out = v;
+    if (*n > max) {
+        *n = max;
+        *truncated = true;
+    }
+    return CF_OK;
+}
+
+/* Every segment must be a part of the upload now, of the part's size: a part replaced since
+ * the caller listed the parts has a new blob (and its old one may be queued already).
+ * CF_EINVAL otherwise, or when there are no segments. */
+static cf_rc segments_are_parts(conn *c, const cf_object_info *obj, cf_str upload_id)
+{
+    cf_rc rc = obj->nsegments ? CF_OK : CF_EINVAL;
+    size_t i;
+
+    for (i = 0; rc == CF_OK && i < obj->nsegments; i++) {
+        const cf_segment *s = &obj->segments[i];
+        uint64_t size = 0;
+        rc = get_row(c,
+                     query(c, ST_PART_OF,
+                           ARGS(UPLOAD_ARGS(obj->bucket, obj->key, upload_id),
+                                A_TEXT(cf_str_c(s->blob_id)))),
+                     read_u64, NULL, &size);
+        if (rc == CF_ENOTFOUND || (rc == CF_OK && size != s->size))
+            rc = CF_EINVAL;
+    }
+    return rc;
+}
+
+static cf_rc m_upload_complete(cf_meta *mm, const cf_object_info *obj, cf_str upload_id,
+                               const cf_put_cond *cond)
+{
+    cf_buf hdr;
+    conn *c;
+    cf_rc rc;
+
+    cf_buf_init(&hdr, HEADERS_MAX);
+    rc = obj_check(obj);
+    if (rc == CF_OK)
+        rc = headers_encode(obj->headers, obj->nheaders, &hdr);
+    if (rc != CF_OK || !(c = write_conn(mm, &rc)))
+        goto out;
+    rc = upload_must_exist(c, obj->bucket, obj->key, upload_id);
+    if (rc == CF_OK)
+        rc = segments_are_parts(c, obj, upload_id);
+    if (rc == CF_OK)
+        rc = obj_write(c, obj, cond, &hdr, NULL);
+    if (rc == CF_OK)
+        rc = upload_drop(c, obj->bucket, obj->key, upload_id);
+    rc = end_write(c, rc);
+out:
+    cf_buf_free(&hdr);
+    return rc;
+}
+
+static cf_rc m_upload_abort(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id)
+{
+    cf_rc rc;
+    conn *c = write_conn(mm, &rc);
+
+    if (!c)
+        return rc;
+    rc = upload_must_exist(c, bucket, key, upload_id);
+    if (rc == CF_OK)
+        rc = upload_drop(c, bucket, key, upload_id);
+    return end_write(c, rc);
 }
 
 /* ---- blob garbage queue ---- */
 
 static cf_rc m_gc_done(cf_meta *mm, const char *blob_id)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
     cf_rc rc;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    if (!(st = stmt(c, ST_GC_DEL))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, cf_str_c(blob_id));
-    rc = run(c, ST_GC_DEL);
-out:
-    return end_write(m, c, rc);
+    return end_write(c, exec_args(c, ST_GC_DEL, ARGS(A_TEXT(cf_str_c(blob_id)))));
 }
 
 /* Ids are collected first so fn may call gc_done (a write) on this thread's connection. */
 static cf_rc m_gc_pending(cf_meta *mm, void (*fn)(void *ctx, const char *blob_id), void *ctx)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st;
     cf_buf ids;
-    cf_rc rc = CF_OK;
+    cf_rc rc;
     size_t off;
-    int src;
 
-    cf_buf_init(&ids, SIZE_MAX);
-    if (!c || !(st = stmt(c, ST_GC_LIST)))
+    if (!c)
         return CF_EIO;
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        char id[CF_BLOB_ID_LEN + 1];
-        col_blob_id(st, 0, id);
-        rc = cf_buf_append(&ids, id, sizeof(id));
-        if (rc != CF_OK)
-            break;
-    }
-    if (rc == CF_OK && src != SQLITE_DONE)
-        rc = sql_fail(c, src, "gc list");
-    done(st);
+    cf_buf_init(&ids, SIZE_MAX);
+    rc = collect_ids(c, query(c, ST_GC_LIST, NO_ARGS), &ids);
     for (off = 0; rc == CF_OK && off < ids.len; off += CF_BLOB_ID_LEN + 1)
         fn(ctx, ids.p + off);
     cf_buf_free(&ids);
@@ -1296,19 +1940,10 @@ static cf_rc m_gc_pending(cf_meta *mm, void (*fn)(void *ctx, const char *blob_id
 static cf_rc m_blob_referenced(cf_meta *mm, const char *blob_id, bool *out)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st;
-    int src;
-
     *out = false;
-    if (!c || !(st = stmt(c, ST_BLOB_REF)))
+    if (!c)
         return CF_EIO;
-    bind_text(st, 1, cf_str_c(blob_id));
-    src = sqlite3_step(st);
-    *out = src == SQLITE_ROW;
-    done(st);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        return sql_fail(c, src, "blob referenced");
-    return CF_OK;
+    return blob_in_use(c, blob_id, out);
 }
 
 /* ---- credentials ---- */
@@ -1331,8 +1966,9 @@ static void bind_cred(sqlite3_stmt *st, const cf_cred_row *r)
     bind_text(st, 14, r->token_hash);
 }
 
-static cf_rc read_cred(sqlite3_stmt *st, cf_arena *a, cf_cred_row *r)
+static cf_rc read_cred(sqlite3_stmt *st, cf_arena *a, void *item)
 {
+    cf_cred_row *r = item;
     if (!col_str(st, 0, a, &r->id) || !col_str(st, 1, a, &r->name) ||
         !col_str(st, 2, a, &r->parent_id) || !col_str(st, 3, a, &r->policy) ||
         !col_str(st, 8, a, &r->allowed_ips) || !col_str(st, 10, a, &r->secret_sealed) ||
@@ -1348,52 +1984,87 @@ static cf_rc read_cred(sqlite3_stmt *st, cf_arena *a, cf_cred_row *r)
     return CF_OK;
 }
 
-/* Inserts in the caller's write transaction; CF_EEXIST if the id is taken. */
+static cf_rc cred_get_by(conn *c, int id, cf_str v, cf_arena *a, cf_cred_row *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c)
+        return CF_EIO;
+    return get_row(c, query(c, id, ARGS(A_TEXT(v))), read_cred, a, out);
+}
+
+static cf_rc read_path(sqlite3_stmt *st, cf_arena *a, void *item)
+{
+    cf_buf *b = item;
+    (void)a;
+    cf_buf_reset(b);
+    return cf_buf_append_str(b, col_raw(st, 0));
+}
+
+/* The path of credential id into b (CF_ENOTFOUND if there is no such credential). */
+static cf_rc cred_path(conn *c, cf_str id, cf_buf *b)
+{
+    return get_row(c, query(c, ST_CRED_PATH, ARGS(A_TEXT(id))), read_path, NULL, b);
+}
+
+/* The range of paths of id's subtree: lo <= path < hi. The path ends with '/', so hi (the
+ * path with that '/' made '0') exists. */
+static cf_rc path_range(conn *c, cf_str id, cf_buf *lo, cf_buf *hi)
+{
+    cf_rc rc = cred_path(c, id, lo);
+    if (rc == CF_OK && !prefix_successor(cf_buf_str(lo), hi, &rc) && rc == CF_OK)
+        rc = CF_EIO; /* an empty path: never written */
+    return rc;
+}
+
+/* Inserts in the caller's write transaction, the path extending the parent's: CF_EEXIST if
+ * the id is taken, CF_ENOTFOUND if the parent does not exist, CF_EINVAL for an id that
+ * cannot be a path component (empty, or with a '/'). */
 static cf_rc cred_insert_row(conn *c, const cf_cred_row *r)
 {
-    sqlite3_stmt *st = stmt(c, ST_CRED_INSERT);
-    int src;
+    sqlite3_stmt *st;
+    cf_buf path;
+    cf_rc rc = CF_OK;
 
-    if (!st)
-        return CF_EIO;
-    bind_cred(st, r);
-    sqlite3_bind_int64(st, 15, r->version > 0 ? r->version : 1);
-    src = sqlite3_step(st);
-    done(st);
-    if ((src & 0xff) == SQLITE_CONSTRAINT)
-        return CF_EEXIST;
-    if (src != SQLITE_DONE)
-        return sql_fail(c, src, "credential insert");
-    return CF_OK;
+    if (r->id.len == 0 || cf_str_find(r->id, '/') >= 0)
+        return CF_EINVAL;
+    cf_buf_init(&path, PATH_MAX_LEN);
+    if (r->parent_id.len)
+        rc = cred_path(c, r->parent_id, &path);
+    if (rc == CF_OK)
+        rc = cf_buf_append_str(&path, r->id);
+    if (rc == CF_OK)
+        rc = cf_buf_append_ch(&path, '/');
+    if (rc == CF_OK) {
+        if ((st = stmt(c, ST_CRED_INSERT)) != NULL) {
+            bind_cred(st, r);
+            sqlite3_bind_int64(st, 15, r->version > 0 ? r->version : 1);
+            bind_blob(st, 16, path.p, path.len);
+            rc = run(c, ST_CRED_INSERT);
+        } else {
+            rc = CF_EIO;
+        }
+    }
+    cf_buf_free(&path);
+    return rc;
 }
 
 static cf_rc m_cred_insert(cf_meta *mm, const cf_cred_row *r)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
     cf_rc rc;
-
+    conn *c = write_conn(mm, &rc);
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    rc = cred_insert_row(c, r);
-    return end_write(m, c, rc);
+    return end_write(c, cred_insert_row(c, r));
 }
 
 /* Any failure rolls back both inserts. */
 static cf_rc m_bucket_create_with_cred(cf_meta *mm, const cf_bucket_info *b, const cf_cred_row *r,
                                        cf_arena *a, cf_str *existing_owner)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
     cf_rc rc;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
     rc = bucket_insert(c, b, a, existing_owner);
     if (rc == CF_OK) {
@@ -1401,52 +2072,31 @@ static cf_rc m_bucket_create_with_cred(cf_meta *mm, const cf_bucket_info *b, con
         if (rc == CF_EEXIST)
             rc = CF_ECONFLICT;
     }
-    return end_write(m, c, rc);
+    return end_write(c, rc);
 }
 
+/* The parent cannot change (it is part of the path): CF_EINVAL if r names another. */
 static cf_rc m_cred_update(cf_meta *mm, const cf_cred_row *r)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
+    bool exists = false;
     sqlite3_stmt *st;
     cf_rc rc;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    if (!(st = stmt(c, ST_CRED_UPDATE))) {
+    if ((st = stmt(c, ST_CRED_UPDATE)) != NULL) {
+        bind_cred(st, r);
+        rc = run(c, ST_CRED_UPDATE);
+    } else {
         rc = CF_EIO;
-        goto out;
     }
-    bind_cred(st, r);
-    rc = run(c, ST_CRED_UPDATE);
-    if (rc == CF_OK && sqlite3_changes(c->db) == 0)
-        rc = CF_ENOTFOUND;
-out:
-    return end_write(m, c, rc);
-}
-
-static cf_rc cred_get_by(conn *c, int id, cf_str v, cf_arena *a, cf_cred_row *out)
-{
-    sqlite3_stmt *st;
-    cf_rc rc;
-    int src;
-
-    memset(out, 0, sizeof(*out));
-    if (!c || !(st = stmt(c, id)))
-        return CF_EIO;
-    bind_text(st, 1, v);
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        rc = read_cred(st, a, out);
-    else if (src == SQLITE_DONE)
-        rc = CF_ENOTFOUND;
-    else
-        rc = sql_fail(c, src, "credential get");
-    done(st);
-    return rc;
+    if (rc == CF_OK && sqlite3_changes(c->db) == 0) {
+        rc = exists_args(c, ST_CRED_EXISTS, &exists, ARGS(A_TEXT(r->id)));
+        if (rc == CF_OK)
+            rc = exists ? CF_EINVAL : CF_ENOTFOUND;
+    }
+    return end_write(c, rc);
 }
 
 static cf_rc m_cred_get(cf_meta *mm, cf_str id, cf_arena *a, cf_cred_row *out)
@@ -1467,546 +2117,166 @@ static cf_rc m_cred_get_by_token_hash(cf_meta *mm, cf_str token_hash, cf_arena *
 static cf_rc m_cred_count(cf_meta *mm, uint64_t *n)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st;
-    cf_rc rc = CF_OK;
-    int src;
-
     *n = 0;
-    if (!c || !(st = stmt(c, ST_CRED_COUNT)))
+    if (!c)
         return CF_EIO;
-    src = sqlite3_step(st);
-    if (src == SQLITE_ROW)
-        *n = (uint64_t)sqlite3_column_int64(st, 0);
-    else
-        rc = sql_fail(c, src, "credential count");
-    done(st);
-    return rc;
+    return get_row(c, query(c, ST_CRED_COUNT, NO_ARGS), read_u64, NULL, n);
 }
 
 /* Only moves last_used forward and does not bump version: it is not a change that caches
  * need to see. */
 static cf_rc m_cred_touch(cf_meta *mm, cf_str id, int64_t last_used_ms)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
+    bool exists = true;
     cf_rc rc;
-    int src;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    if (!(st = stmt(c, ST_CRED_TOUCH))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, last_used_ms);
-    rc = run(c, ST_CRED_TOUCH);
-    if (rc != CF_OK || sqlite3_changes(c->db) > 0)
-        goto out;
-    if (!(st = stmt(c, ST_CRED_EXISTS))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, id);
-    src = sqlite3_step(st);
-    done(st);
-    if (src == SQLITE_DONE)
+    rc = exec_args(c, ST_CRED_TOUCH, ARGS(A_TEXT(id), A_INT(last_used_ms)));
+    if (rc == CF_OK && sqlite3_changes(c->db) == 0)
+        rc = exists_args(c, ST_CRED_EXISTS, &exists, ARGS(A_TEXT(id)));
+    if (rc == CF_OK && !exists)
         rc = CF_ENOTFOUND;
-    else if (src != SQLITE_ROW)
-        rc = sql_fail(c, src, "credential exists");
-out:
-    return end_write(m, c, rc);
+    return end_write(c, rc);
 }
 
-/* A loop of primary-key searches in one read snapshot: a chain is a handful of rows, and
- * the loop sees a cycle (an id met twice) or a chain longer than depth without ever reading
- * more than depth + 1 rows. */
+/* The ids of the path, credential first: primary-key reads in one snapshot. */
 static cf_rc m_cred_chain(cf_meta *mm, cf_str id, size_t depth, cf_arena *a, cf_cred_row **out,
                           size_t *n)
 {
     conn *c = get_conn((msq *)mm);
-    cf_cred_row *v = NULL, row;
-    size_t cap = 0, len = 0, i;
-    cf_str cur = id;
+    cf_cred_row *v = NULL;
+    cf_buf path;
+    size_t len = 0, count = 0, i, end;
+    cf_str p;
     cf_rc rc;
 
     *out = NULL;
     *n = 0;
     if (!c)
         return CF_EIO;
+    cf_buf_init(&path, PATH_MAX_LEN);
     rc = begin_read(c);
+    if (rc == CF_OK)
+        rc = cred_path(c, id, &path);
     if (rc != CF_OK)
         goto out;
-    for (;;) {
-        rc = cred_get_by(c, ST_CRED_GET, cur, a, &row);
-        if (rc != CF_OK) {
-            /* A missing ancestor breaks the chain: nothing may be derived from it. */
-            if (rc == CF_ENOTFOUND && len > 0)
-                cf_warn("meta: credential %.*s has a missing parent %.*s", CF_STR_FMT(id),
-                        CF_STR_FMT(cur));
-            goto out;
-        }
-        for (i = 0; i < len; i++) {
-            if (cf_str_eq(v[i].id, row.id)) {
-                cf_warn("meta: credential %.*s has a parent cycle", CF_STR_FMT(id));
-                rc = CF_ETOOBIG;
-                goto out;
-            }
-        }
-        if (len == depth) {
-            rc = CF_ETOOBIG;
-            goto out;
-        }
-        v = grow(a, v, len, &cap, sizeof(*v));
-        if (!v) {
-            rc = CF_ENOMEM;
-            goto out;
-        }
-        v[len++] = row;
-        if (row.parent_id.len == 0)
-            break;
-        cur = row.parent_id;
+    p = cf_buf_str(&path);
+    for (i = 0; i < p.len; i++)
+        count += p.p[i] == '/';
+    if (count > depth) {
+        rc = CF_ETOOBIG;
+        goto out;
     }
-    *out = v;
-    *n = len;
+    v = cf_arena_alloc(a, count * sizeof(*v));
+    if (!v) {
+        rc = CF_ENOMEM;
+        goto out;
+    }
+    /* From the end of "ROOT/A/ID/": ID, A, ROOT. */
+    for (end = p.len; rc == CF_OK && len < count; len++) {
+        size_t start = end - 1;
+        while (start > 0 && p.p[start - 1] != '/')
+            start--;
+        rc = cred_get_by(c, ST_CRED_GET, cf_str_make(p.p + start, end - 1 - start), a, &v[len]);
+        end = start;
+    }
+    /* Ancestors are deleted only with their subtree: a missing one is corruption. */
+    if (rc == CF_ENOTFOUND) {
+        cf_error("meta: credential %.*s has a missing ancestor", CF_STR_FMT(id));
+        rc = CF_EIO;
+    }
+    if (rc == CF_OK) {
+        *out = v;
+        *n = len;
+    }
 out:
     end_read(c);
+    cf_buf_free(&path);
     return rc;
 }
 
 static cf_rc m_cred_in_subtree(cf_meta *mm, cf_str ancestor_id, cf_str id, bool *out)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st;
-    int src;
-
     *out = false;
-    if (!c || !(st = stmt(c, ST_CRED_IN_SUBTREE)))
+    if (!c)
         return CF_EIO;
-    bind_text(st, 1, ancestor_id);
-    bind_text(st, 2, id);
-    src = sqlite3_step(st);
-    *out = src == SQLITE_ROW;
-    done(st);
-    if (src != SQLITE_ROW && src != SQLITE_DONE)
-        return sql_fail(c, src, "credential in subtree");
-    return CF_OK;
+    return exists_args(c, ST_CRED_IN_SUBTREE, out, ARGS(A_TEXT(ancestor_id), A_TEXT(id)));
 }
 
-/* ---- subtree listing ----
- *
- * Walking the whole subtree (a recursive CTE on credentials_parent) and sorting it costs
- * O(subtree) per page: 0.2 to 1.7 s for a page of a 100,000-credential subtree (make the
- * bench tests/unit/bench_meta_subtree.c), against a few ms for the steps below. So a
- * page is found in bounded steps, each taken only if the one before did not settle it:
- * 1. walk the subtree up to WALK_SMALL ids per row asked for: a small subtree is then
- *    known whole, and sorted in memory;
- * 2. scan credentials_tree in id order from after_id, up to SCAN ids per row asked for,
- *    keeping the ids whose ancestry reaches the root (walked up the same index and
- *    memoised, so most ids cost no extra search): a subtree that is a fair share of all
- *    credentials fills its page here;
- * 3. walk again, up to WALK ids per row: a sparse subtree of moderate size;
- * 4. a large and sparse subtree: scan on until the page is full.
- * The rows of the page are then read by primary key. */
-
-#define SUBTREE_WALK_SMALL_PER_ROW 2
-#define SUBTREE_WALK_SMALL_MIN     64
-#define SUBTREE_SCAN_PER_ROW       8
-#define SUBTREE_SCAN_MIN           256
-#define SUBTREE_WALK_PER_ROW       32
-#define SUBTREE_WALK_MIN           1024
-#define SUBTREE_BOUND_MAX          ((uint64_t)1 << 20) /* a cycle repeats ids up to here */
-
-typedef struct subtree_bounds {
-    uint64_t walk_small, scan, walk; /* ids; walks below INT64_MAX */
-} subtree_bounds;
-
-enum { ANC_PENDING = 1, ANC_IN, ANC_OUT };
-
-/* Open-addressing map from credential id to ANC_*, for one listing. Ids live in arena. */
-typedef struct ancmap {
-    cf_str *keys;
-    unsigned char *state;
-    size_t cap, len; /* cap is a power of two */
-    cf_arena *arena;
-} ancmap;
-
-static size_t str_hash(cf_str s)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    size_t i;
-    for (i = 0; i < s.len; i++) {
-        h ^= (unsigned char)s.p[i];
-        h *= 1099511628211ULL;
-    }
-    return (size_t)h;
-}
-
-static size_t ancmap_slot(const ancmap *am, cf_str id)
-{
-    size_t i = str_hash(id) & (am->cap - 1);
-    while (am->state[i] && !cf_str_eq(am->keys[i], id))
-        i = (i + 1) & (am->cap - 1);
-    return i;
-}
-
-static int ancmap_get(const ancmap *am, cf_str id)
-{
-    return am->cap ? am->state[ancmap_slot(am, id)] : 0;
-}
-
-static cf_rc ancmap_grow(ancmap *am)
-{
-    ancmap n = {NULL, NULL, am->cap ? am->cap * 2 : 256, 0, am->arena};
-    size_t i;
-
-    n.keys = calloc(n.cap, sizeof(*n.keys));
-    n.state = calloc(n.cap, 1);
-    if (!n.keys || !n.state) {
-        free(n.keys);
-        free(n.state);
-        return CF_ENOMEM;
-    }
-    for (i = 0; i < am->cap; i++) {
-        if (am->state[i]) {
-            size_t j = ancmap_slot(&n, am->keys[i]);
-            n.keys[j] = am->keys[i];
-            n.state[j] = am->state[i];
-            n.len++;
-        }
-    }
-    free(am->keys);
-    free(am->state);
-    *am = n;
-    return CF_OK;
-}
-
-/* Sets id's state; *stored gets the map's copy of id. */
-static cf_rc ancmap_set(ancmap *am, cf_str id, int state, cf_str *stored)
-{
-    size_t i;
-    cf_rc rc;
-
-    if (2 * (am->len + 1) > am->cap && (rc = ancmap_grow(am)) != CF_OK)
-        return rc;
-    i = ancmap_slot(am, id);
-    if (!am->state[i]) {
-        am->keys[i] = cf_arena_str(am->arena, id);
-        if (!am->keys[i].p)
-            return CF_ENOMEM;
-        am->len++;
-    }
-    am->state[i] = (unsigned char)state;
-    if (stored)
-        *stored = am->keys[i];
-    return CF_OK;
-}
-
-static void ancmap_free(ancmap *am)
-{
-    free(am->keys);
-    free(am->state);
-}
-
-/* Whether the credential id (whose parent is parent_id) is root or below it. Walks up with
- * searches of credentials_tree until it meets root, a top-level credential, a missing parent,
- * or an id whose answer is known; every id on the way gets the answer. An id met twice on one walk
- * is a cycle that does not contain root: not in the subtree, as the recursive walk from root
- * would also find. */
-static cf_rc in_subtree_memo(conn *c, ancmap *am, cf_str root, cf_str id, cf_str parent_id,
-                             bool *out)
-{
-    cf_str *path = NULL, cur;
-    size_t cap = 0, len = 0, i;
-    sqlite3_stmt *st;
-    int state = 0, src;
-    cf_rc rc;
-
-    *out = false;
-    if (cf_str_eq(id, root)) {
-        *out = true;
-        return CF_OK;
-    }
-    path = grow(am->arena, path, len, &cap, sizeof(*path));
-    if (!path)
-        return CF_ENOMEM;
-    rc = ancmap_set(am, id, ANC_PENDING, &path[len++]);
-    if (rc != CF_OK)
-        return rc;
-    cur = parent_id;
-    while (!state) {
-        if (cur.len == 0) {
-            state = ANC_OUT;
-        } else if (cf_str_eq(cur, root)) {
-            state = ANC_IN;
-        } else if ((state = ancmap_get(am, cur)) != 0) {
-            if (state == ANC_PENDING)
-                state = ANC_OUT;
-        } else {
-            path = grow(am->arena, path, len, &cap, sizeof(*path));
-            if (!path)
-                return CF_ENOMEM;
-            rc = ancmap_set(am, cur, ANC_PENDING, &path[len++]);
-            if (rc != CF_OK)
-                return rc;
-            if (!(st = stmt(c, ST_CRED_PARENT)))
-                return CF_EIO;
-            bind_text(st, 1, cur);
-            src = sqlite3_step(st);
-            if (src == SQLITE_ROW) {
-                cur = cf_arena_str(am->arena, col_raw(st, 0));
-                if (!cur.p)
-                    rc = CF_ENOMEM;
-            } else if (src == SQLITE_DONE) {
-                state = ANC_OUT; /* a missing parent: a broken chain */
-            } else {
-                rc = sql_fail(c, src, "credential parent");
-            }
-            done(st);
-            if (rc != CF_OK)
-                return rc;
-        }
-    }
-    for (i = 0; i < len; i++) {
-        rc = ancmap_set(am, path[i], state, NULL);
-        if (rc != CF_OK)
-            return rc;
-    }
-    *out = state == ANC_IN;
-    return CF_OK;
-}
-
-/* Adds the credential id to the page (a primary-key read in the caller's snapshot). */
-static cf_rc page_add(conn *c, cf_str id, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap)
-{
-    cf_rc rc;
-    *v = grow(a, *v, *len, cap, sizeof(**v));
-    if (!*v)
-        return CF_ENOMEM;
-    rc = cred_get_by(c, ST_CRED_GET, id, a, &(*v)[*len]);
-    if (rc == CF_OK)
-        (*len)++;
-    return rc;
-}
-
-/* Steps the id-ordered scan at most budget rows, adding ids of root's subtree to the page
- * until it holds limit rows; *eof when the scan ran out. */
-static cf_rc scan_page(conn *c, sqlite3_stmt *scan, ancmap *am, cf_str root_id, uint32_t limit,
-                       uint64_t budget, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap,
-                       bool *eof)
-{
-    uint64_t i;
-    bool in;
-    cf_rc rc;
-    int src;
-
-    *eof = false;
-    for (i = 0; i < budget && *len < limit; i++) {
-        src = sqlite3_step(scan);
-        if (src == SQLITE_DONE) {
-            *eof = true;
-            return CF_OK;
-        }
-        if (src != SQLITE_ROW)
-            return sql_fail(c, src, "credential scan");
-        rc = in_subtree_memo(c, am, root_id, col_raw(scan, 0), col_raw(scan, 1), &in);
-        if (rc == CF_OK && in)
-            rc = page_add(c, col_raw(scan, 0), a, v, len, cap);
-        if (rc != CF_OK)
-            return rc;
-    }
-    return CF_OK;
-}
-
-static int cmp_cf_str(const void *x, const void *y)
-{
-    return cf_str_cmp(*(const cf_str *)x, *(const cf_str *)y);
-}
-
-/* Walks root_id's subtree for at most max ids. When it has no more, *complete is set and the
- * page is taken from them (cf_str_cmp is SQLite's BINARY order, as ORDER BY id uses). */
-static cf_rc walk_page(conn *c, cf_str root_id, cf_str after_id, uint32_t limit, uint64_t max,
-                       cf_arena *scratch, cf_arena *a, cf_cred_row **v, size_t *len, size_t *cap,
-                       bool *complete)
-{
-    sqlite3_stmt *st = stmt(c, ST_CRED_SUBTREE_IDS);
-    cf_str *ids = NULL;
-    size_t idcap = 0, nids = 0, i;
-    cf_rc rc = CF_OK;
-    int src;
-
-    *complete = false;
-    if (!st)
-        return CF_EIO;
-    bind_text(st, 1, root_id);
-    sqlite3_bind_int64(st, 2, u64_to_db(max + 1));
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        ids = grow(scratch, ids, nids, &idcap, sizeof(*ids));
-        if (!ids || !(ids[nids] = cf_arena_str(scratch, col_raw(st, 0))).p) {
-            rc = CF_ENOMEM;
-            break;
-        }
-        nids++;
-    }
-    if (rc == CF_OK && src != SQLITE_DONE)
-        rc = sql_fail(c, src, "credential subtree");
-    done(st);
-    if (rc != CF_OK || nids > max)
-        return rc;
-    *complete = true;
-    if (nids > 1)
-        qsort(ids, nids, sizeof(*ids), cmp_cf_str);
-    for (i = 0; i < nids && *len < limit && rc == CF_OK; i++) {
-        if (cf_str_cmp(ids[i], after_id) <= 0 || (i > 0 && cf_str_eq(ids[i], ids[i - 1])))
-            continue;
-        rc = page_add(c, ids[i], a, v, len, cap);
-    }
-    return rc;
-}
-
-/* The listing with explicit bounds (tests force each path with them). */
-static cf_rc list_subtree(conn *c, cf_str root_id, cf_str after_id, uint32_t limit,
-                          const subtree_bounds *b, cf_arena *a, cf_cred_row **out, size_t *n)
-{
-    sqlite3_stmt *scan = NULL, *st;
-    cf_cred_row *v = NULL;
-    size_t cap = 0, len = 0;
-    ancmap am = {0};
-    bool eof = false, complete = false;
-    cf_rc rc;
-    int src;
-
-    *out = NULL;
-    *n = 0;
-    if (limit == 0)
-        return CF_OK;
-    rc = begin_read(c);
-    if (rc != CF_OK)
-        return rc;
-    /* An unknown root has no subtree, though rows may still name it as their parent. */
-    if (!(st = stmt(c, ST_CRED_EXISTS))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, root_id);
-    src = sqlite3_step(st);
-    done(st);
-    if (src == SQLITE_DONE)
-        goto out;
-    if (src != SQLITE_ROW) {
-        rc = sql_fail(c, src, "credential exists");
-        goto out;
-    }
-    am.arena = cf_arena_new(SIZE_MAX >> 1);
-    if (!am.arena) {
-        rc = CF_ENOMEM;
-        goto out;
-    }
-
-    rc = walk_page(c, root_id, after_id, limit, b->walk_small, am.arena, a, &v, &len, &cap,
-                   &complete);
-    if (rc != CF_OK || complete)
-        goto out;
-    if (!(scan = stmt(c, ST_CRED_SCAN))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(scan, 1, after_id);
-    rc = scan_page(c, scan, &am, root_id, limit, b->scan, a, &v, &len, &cap, &eof);
-    if (rc != CF_OK || eof || len == limit)
-        goto out;
-    /* A complete walk lists the page from the start (the scan's rows are among it). */
-    {
-        cf_cred_row *wv = NULL;
-        size_t wlen = 0, wcap = 0;
-        rc = walk_page(c, root_id, after_id, limit, b->walk, am.arena, a, &wv, &wlen, &wcap,
-                       &complete);
-        if (rc == CF_OK && complete) {
-            v = wv;
-            len = wlen;
-        }
-    }
-    if (rc != CF_OK || complete)
-        goto out;
-    rc = scan_page(c, scan, &am, root_id, limit, UINT64_MAX, a, &v, &len, &cap, &eof);
-out:
-    if (rc == CF_OK) {
-        *out = v;
-        *n = len;
-    }
-    done(scan);
-    end_read(c);
-    ancmap_free(&am);
-    cf_arena_destroy(am.arena);
-    return rc;
-}
-
-static uint64_t bound(uint32_t limit, unsigned per_row, uint64_t min)
-{
-    uint64_t v = (uint64_t)limit * per_row;
-    return v < min ? min : v > SUBTREE_BOUND_MAX ? SUBTREE_BOUND_MAX : v;
-}
-
+/* A range scan of credentials_path: the page costs its own rows whatever the subtree's
+ * size. The cursor's path (looked up) says where to continue. */
 static cf_rc m_cred_list_subtree(cf_meta *mm, cf_str root_id, cf_str after_id, uint32_t limit,
                                  cf_arena *a, cf_cred_row **out, size_t *n)
 {
     conn *c = get_conn((msq *)mm);
-    subtree_bounds b = {bound(limit, SUBTREE_WALK_SMALL_PER_ROW, SUBTREE_WALK_SMALL_MIN),
-                        bound(limit, SUBTREE_SCAN_PER_ROW, SUBTREE_SCAN_MIN),
-                        bound(limit, SUBTREE_WALK_PER_ROW, SUBTREE_WALK_MIN)};
+    cf_buf lo, hi, cur;
+    void *v = NULL;
+    cf_rc rc;
 
     *out = NULL;
     *n = 0;
     if (!c)
         return CF_EIO;
-    return list_subtree(c, root_id, after_id, limit, &b, a, out, n);
+    if (limit == 0)
+        return CF_OK;
+    cf_buf_init(&lo, PATH_MAX_LEN);
+    cf_buf_init(&hi, PATH_MAX_LEN);
+    cf_buf_init(&cur, PATH_MAX_LEN);
+    rc = begin_read(c);
+    if (rc == CF_OK)
+        rc = path_range(c, root_id, &lo, &hi);
+    if (rc == CF_ENOTFOUND) {
+        rc = CF_OK; /* an unknown root has an empty subtree */
+        goto out;
+    }
+    if (rc == CF_OK && after_id.len)
+        rc = cred_path(c, after_id, &cur);
+    /* Past the cursor: its path + NUL is the least path after it. */
+    if (rc == CF_OK && after_id.len && cf_str_cmp(cf_buf_str(&cur), cf_buf_str(&lo)) >= 0) {
+        cf_buf_reset(&lo);
+        rc = cf_buf_append_str(&lo, cf_buf_str(&cur));
+        if (rc == CF_OK)
+            rc = cf_buf_append(&lo, "", 1);
+    }
+    if (rc == CF_OK)
+        rc = get_rows(c,
+                      query(c, ST_CRED_SUBTREE,
+                            ARGS(A_BLOB(cf_buf_str(&lo)), A_BLOB(cf_buf_str(&hi)), A_INT(limit))),
+                      read_cred, sizeof(cf_cred_row), a, &v, n);
+    *out = v;
+out:
+    end_read(c);
+    cf_buf_free(&lo);
+    cf_buf_free(&hi);
+    cf_buf_free(&cur);
+    return rc;
 }
 
 static cf_rc m_cred_delete_subtree(cf_meta *mm, cf_str id, uint64_t *deleted)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
+    cf_buf lo, hi;
     cf_rc rc;
-    int src;
+    conn *c;
 
     *deleted = 0;
-    if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
+    if (!(c = write_conn(mm, &rc)))
         return rc;
-    if (!(st = stmt(c, ST_CRED_EXISTS))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, id);
-    src = sqlite3_step(st);
-    done(st);
-    if (src == SQLITE_DONE) {
-        rc = CF_ENOTFOUND;
-        goto out;
-    }
-    if (src != SQLITE_ROW) {
-        rc = sql_fail(c, src, "credential exists");
-        goto out;
-    }
-    if (!(st = stmt(c, ST_CRED_DELETE_SUBTREE))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_text(st, 1, id);
-    rc = run(c, ST_CRED_DELETE_SUBTREE);
+    cf_buf_init(&lo, PATH_MAX_LEN);
+    cf_buf_init(&hi, PATH_MAX_LEN);
+    rc = path_range(c, id, &lo, &hi);
+    if (rc == CF_OK)
+        rc = exec_args(c, ST_CRED_DELETE_SUBTREE,
+                       ARGS(A_BLOB(cf_buf_str(&lo)), A_BLOB(cf_buf_str(&hi))));
     if (rc == CF_OK)
         *deleted = (uint64_t)sqlite3_changes64(c->db);
-out:
-    rc = end_write(m, c, rc);
+    rc = end_write(c, rc);
     if (rc != CF_OK)
         *deleted = 0;
+    cf_buf_free(&lo);
+    cf_buf_free(&hi);
     return rc;
 }
 
@@ -2016,34 +2286,21 @@ out:
 
 static cf_rc m_audit_append(cf_meta *mm, const cf_audit_row *r)
 {
-    msq *m = (msq *)mm;
-    conn *c = get_conn(m);
-    sqlite3_stmt *st;
     cf_rc rc;
+    conn *c = write_conn(mm, &rc);
 
     if (!c)
-        return CF_EIO;
-    rc = begin_write(m, c);
-    if (rc != CF_OK)
         return rc;
-    if (!(st = stmt(c, ST_AUDIT_INSERT))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, r->time_ms ? r->time_ms : cf_now_ms());
-    bind_text(st, 2, r->actor);
-    bind_text(st, 3, r->action);
-    bind_text(st, 4, r->target);
-    bind_text(st, 5, r->source_ip);
-    bind_text(st, 6, r->outcome);
-    bind_text(st, 7, r->detail);
-    rc = run(c, ST_AUDIT_INSERT);
-out:
-    return end_write(m, c, rc);
+    rc = exec_args(c, ST_AUDIT_INSERT,
+                   ARGS(A_INT(r->time_ms ? r->time_ms : cf_now_ms()), A_TEXT(r->actor),
+                        A_TEXT(r->action), A_TEXT(r->target), A_TEXT(r->source_ip),
+                        A_TEXT(r->outcome), A_TEXT(r->detail)));
+    return end_write(c, rc);
 }
 
-static cf_rc read_audit(sqlite3_stmt *st, cf_arena *a, cf_audit_row *r)
+static cf_rc read_audit(sqlite3_stmt *st, cf_arena *a, void *item)
 {
+    cf_audit_row *r = item;
     r->seq = sqlite3_column_int64(st, 0);
     r->time_ms = sqlite3_column_int64(st, 1);
     if (!col_str(st, 2, a, &r->actor) || !col_str(st, 3, a, &r->action) ||
@@ -2058,12 +2315,10 @@ static cf_rc m_audit_query(cf_meta *mm, const cf_audit_filter *f, cf_arena *a, c
                            size_t *n)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st = NULL;
-    cf_audit_row *v = NULL;
-    size_t cap = 0, len = 0;
     uint32_t limit = f->limit == 0 || f->limit > AUDIT_LIMIT_MAX ? AUDIT_LIMIT_MAX : f->limit;
-    cf_rc rc = CF_OK;
-    int id, src;
+    void *v = NULL;
+    cf_rc rc;
+    int id;
 
     *out = NULL;
     *n = 0;
@@ -2075,33 +2330,13 @@ static cf_rc m_audit_query(cf_meta *mm, const cf_audit_filter *f, cf_arena *a, c
         id = ST_AUDIT_TIME;
     else
         id = ST_AUDIT_ALL;
-    if (!(st = stmt(c, id)))
-        return CF_EIO;
-    sqlite3_bind_int64(st, 1, f->after_seq);
-    sqlite3_bind_int64(st, 2, f->since_ms ? f->since_ms : INT64_MIN);
-    sqlite3_bind_int64(st, 3, f->until_ms ? f->until_ms : INT64_MAX);
-    sqlite3_bind_int64(st, 4, limit);
-    if (f->credential.len)
-        bind_text(st, 5, f->credential);
-    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-        v = grow(a, v, len, &cap, sizeof(*v));
-        if (!v) {
-            rc = CF_ENOMEM;
-            goto out;
-        }
-        rc = read_audit(st, a, &v[len]);
-        if (rc != CF_OK)
-            goto out;
-        len++;
-    }
-    if (src != SQLITE_DONE) {
-        rc = sql_fail(c, src, "audit query");
-        goto out;
-    }
+    rc = get_rows(c,
+                  query(c, id,
+                        ARGS(A_INT(f->after_seq), A_INT(f->since_ms ? f->since_ms : INT64_MIN),
+                             A_INT(f->until_ms ? f->until_ms : INT64_MAX), A_INT(limit),
+                             f->credential.len ? A_TEXT(f->credential) : A_NULL)),
+                  read_audit, sizeof(cf_audit_row), a, &v, n);
     *out = v;
-    *n = len;
-out:
-    done(st);
     return rc;
 }
 
@@ -2138,6 +2373,17 @@ static const cf_meta_ops sqlite_ops = {
     .object_put = m_object_put,
     .object_delete = m_object_delete,
     .object_list = m_object_list,
+    .upload_create = m_upload_create,
+    .upload_get = m_upload_get,
+    .upload_list = m_upload_list,
+    .part_put = m_part_put,
+    .part_list = m_part_list,
+    .upload_complete = m_upload_complete,
+    .upload_abort = m_upload_abort,
+    .bucket_doc_get = m_bucket_doc_get,
+    .bucket_doc_put = m_bucket_doc_put,
+    .bucket_doc_delete = m_bucket_doc_delete,
+    .object_set_headers = m_object_set_headers,
     .gc_done = m_gc_done,
     .gc_pending = m_gc_pending,
     .blob_referenced = m_blob_referenced,
@@ -2163,7 +2409,7 @@ static cf_rc migrate(msq *m, conn *c)
     int version = 0, src;
     cf_rc rc;
 
-    rc = begin_write(m, c);
+    rc = begin_write(c);
     if (rc != CF_OK)
         return rc;
     src = sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL);
@@ -2189,7 +2435,7 @@ static cf_rc migrate(msq *m, conn *c)
     snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", SCHEMA_VERSION);
     rc = exec_sql(c, sql);
 out:
-    return end_write(m, c, rc);
+    return end_write(c, rc);
 }
 
 cf_meta *cf_meta_sqlite_open(const char *path, bool fsync)

@@ -1,4 +1,4 @@
-/* CopyObject (x-amz-copy-source) and DeleteObject. */
+/* CopyObject (x-amz-copy-source) and DeleteObject, whose key deletion DeleteObjects shares. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +8,8 @@
 #include "s3/cond.h"
 #include "s3/s3_int.h"
 
-#define COPY_CHUNK (1u << 20)
-
 /* "/bucket/key" or "bucket/key", percent-encoded, optionally "?versionId=..." */
-static bool parse_copy_source(cf_s3_req *q, cf_str src, cf_str *bucket, cf_str *key)
+bool cf_s3_parse_copy_source(cf_s3_req *q, cf_str src, cf_str *bucket, cf_str *key)
 {
     cf_str path, query, b, k, dec;
     cf_str_cut(src, '?', &path, &query);
@@ -28,59 +26,43 @@ static bool parse_copy_source(cf_s3_req *q, cf_str src, cf_str *bucket, cf_str *
     return true;
 }
 
-static cf_rc copy_blob(cf_s3_req *q, const char *src_id, uint64_t size, char dst_id[CF_BLOB_ID_LEN + 1])
+/* A copy of a multipart object is a single blob: its ETag becomes the MD5 of the bytes and
+ * its checksum that of the whole content in the same algorithm (S3 recomputes both). */
+static cf_s3err flatten_checksums(cf_s3_req *q, cf_object_info *o, cf_ck *ck)
 {
-    cf_blob_store *bs = q->s3->blob;
-    cf_blob_reader *rd = NULL;
-    cf_blob_writer *w = NULL;
-    char *buf = NULL;
-    uint64_t got = 0, off = 0;
-    cf_rc rc = bs->ops->reader_open(bs, src_id, &rd, &got);
-    if (rc != CF_OK)
-        goto out;
-    if (got != size) {
-        rc = CF_EIO;
-        goto out;
+    cf_header *hs = cf_arena_alloc(q->arena, (o->nheaders + 1) * sizeof *hs);
+    size_t n = 0;
+    if (hs == NULL)
+        return CF_S3_InternalError;
+    for (size_t i = 0; i < o->nheaders; i++)
+        if (!cf_str_starts_c(o->headers[i].name, "x-amz-checksum-"))
+            hs[n++] = o->headers[i];
+    if (ck->alg != CF_CK_NONE) {
+        char v[48];
+        cf_ck_final_b64(ck, v);
+        hs[n].name = cf_str_c(cf_ck_header(ck->alg));
+        hs[n].value = cf_arena_str(q->arena, cf_str_c(v));
+        if (hs[n].value.p == NULL)
+            return CF_S3_InternalError;
+        n++;
     }
-    buf = malloc(COPY_CHUNK);
-    if (buf == NULL) {
-        rc = CF_ENOMEM;
-        goto out;
-    }
-    rc = bs->ops->writer_open(bs, &w, dst_id);
-    if (rc != CF_OK)
-        goto out;
-    while (off < size) {
-        size_t want = size - off < COPY_CHUNK ? (size_t)(size - off) : COPY_CHUNK;
-        ptrdiff_t n = bs->ops->read(rd, off, buf, want);
-        if (n <= 0) {
-            rc = CF_EIO;
-            goto out;
-        }
-        rc = bs->ops->write(w, buf, (size_t)n);
-        if (rc != CF_OK)
-            goto out;
-        off += (uint64_t)n;
-    }
-    rc = bs->ops->finish(w);
-    w = NULL;
-out:
-    if (w != NULL)
-        bs->ops->abort(w);
-    bs->ops->reader_close(rd);
-    free(buf);
-    return rc;
+    o->headers = hs;
+    o->nheaders = n;
+    return CF_S3_OK;
 }
+
+static void copy_from(cf_s3_req *q, cf_str sb, cf_str sk, const cf_object_info *srcp,
+                      cf_s3_body *body);
 
 void cf_s3_copy_object(cf_s3_req *q)
 {
     cf_http_req *r = q->http;
     cf_str sb, sk;
-    cf_object_info src, o;
+    cf_object_info src;
+    cf_s3_body *body = NULL;
     cf_s3err e;
-    cf_put_cond cond = {0};
 
-    if (!parse_copy_source(q, cf_str_trim(cf_http_header(r, "x-amz-copy-source")), &sb, &sk)) {
+    if (!cf_s3_parse_copy_source(q, cf_str_trim(cf_http_header(r, "x-amz-copy-source")), &sb, &sk)) {
         cf_s3_error(q, CF_S3_InvalidArgument, "Copy Source must mention the source bucket and key: "
                                               "sourcebucket/sourcekey");
         return;
@@ -91,16 +73,24 @@ void cf_s3_copy_object(cf_s3_req *q)
     }
     if (!cf_s3_authorize(q, "s3:GetObject", sb, sk))
         return;
-    cf_rc rc = cf_meta_call(q->s3->meta, object_get, sb, sk, q->arena, &src);
-    if (rc == CF_ENOTFOUND) {
-        e = cf_s3_bucket_exists(q, sb);
-        cf_s3_error(q, e == CF_S3_OK ? CF_S3_NoSuchKey : e, NULL);
+    e = cf_s3_body_open(q, sb, sk, &src, &body);
+    if (e != CF_S3_OK) {
+        cf_s3_error(q, e, NULL);
         return;
     }
-    if (rc != CF_OK) {
-        cf_s3_error(q, cf_s3_from_rc(rc, "object read"), NULL);
-        return;
-    }
+    copy_from(q, sb, sk, &src, body);
+    cf_s3_body_free(body);
+}
+
+static void copy_from(cf_s3_req *q, cf_str sb, cf_str sk, const cf_object_info *srcp,
+                      cf_s3_body *body)
+{
+    cf_http_req *r = q->http;
+    cf_object_info src = *srcp, o;
+    cf_put_cond cond = {0};
+    cf_s3err e;
+    cf_rc rc;
+
     e = cf_s3_bucket_exists(q, q->bucket);
     if (e != CF_S3_OK) {
         cf_s3_error(q, e, NULL);
@@ -155,16 +145,37 @@ void cf_s3_copy_object(cf_s3_req *q)
         o.headers = src.headers;
         o.nheaders = src.nheaders;
     }
-    if (src.blob_id[0]) {
-        rc = copy_blob(q, src.blob_id, src.size, o.blob_id);
-        if (rc == CF_ENOTFOUND) {
-            cf_s3_error(q, CF_S3_NoSuchKey, "The source object was removed during the copy.");
-            return;
-        }
+    if (cf_s3_tagging_for_copy(q, &src, &o.headers, &o.nheaders) != CF_S3_OK)
+        return;
+    if (src.blob_id[0] || src.nsegments > 0) {
+        uint8_t md5[16];
+        cf_ck ck = {.alg = CF_CK_NONE};
+        for (size_t i = 0; i < src.nheaders && src.nsegments > 0 && ck.alg == CF_CK_NONE; i++)
+            if (cf_ck_from_header(src.headers[i].name) != CF_CK_NONE &&
+                cf_ck_init(&ck, cf_ck_from_header(src.headers[i].name)) != CF_OK) {
+                cf_s3_error(q, CF_S3_InternalError, "out of memory");
+                return;
+            }
+        rc = cf_s3_body_copy(q, body, 0, src.size, o.blob_id, md5,
+                             ck.alg != CF_CK_NONE ? &ck : NULL);
         if (rc != CF_OK) {
+            cf_ck_free(&ck);
             cf_s3_error(q, cf_s3_from_rc(rc, "object copy"), NULL);
             return;
         }
+        if (src.nsegments > 0) {
+            char *etag = cf_arena_alloc(q->arena, 33);
+            e = etag != NULL ? flatten_checksums(q, &o, &ck) : CF_S3_InternalError;
+            if (e != CF_S3_OK) {
+                cf_ck_free(&ck);
+                q->s3->blob->ops->discard(q->s3->blob, o.blob_id);
+                cf_s3_error(q, e, NULL);
+                return;
+            }
+            cf_hex_encode(md5, 16, etag);
+            o.etag = cf_str_c(etag);
+        }
+        cf_ck_free(&ck);
     } else {
         o.inline_body = src.inline_body;
     }
@@ -185,23 +196,26 @@ void cf_s3_copy_object(cf_s3_req *q)
     cf_s3_respond_xml(q, 200, &b);
 }
 
-void cf_s3_delete_object(cf_s3_req *q)
+cf_s3err cf_s3_delete_key(cf_s3_req *q, cf_str bucket, cf_str key)
 {
     char old[CF_BLOB_ID_LEN + 1] = "";
+    cf_rc rc = cf_meta_call(q->s3->meta, object_delete, bucket, key, old);
+    if (rc == CF_ENOTFOUND)
+        return CF_S3_NoSuchBucket;
+    if (rc != CF_OK)
+        return cf_s3_from_rc(rc, "object delete");
+    cf_s3_remove_blob(q, old);
+    return CF_S3_OK;
+}
+
+void cf_s3_delete_object(cf_s3_req *q)
+{
     cf_s3err e = cf_s3_bucket_exists(q, q->bucket);
+    if (e == CF_S3_OK)
+        e = cf_s3_delete_key(q, q->bucket, q->key);
     if (e != CF_S3_OK) {
         cf_s3_error(q, e, NULL);
         return;
     }
-    cf_rc rc = cf_meta_call(q->s3->meta, object_delete, q->bucket, q->key, old);
-    if (rc == CF_ENOTFOUND) {
-        cf_s3_error(q, CF_S3_NoSuchBucket, NULL);
-        return;
-    }
-    if (rc != CF_OK) {
-        cf_s3_error(q, cf_s3_from_rc(rc, "object delete"), NULL);
-        return;
-    }
-    cf_s3_remove_blob(q, old);
     cf_http_respond_empty(q->http, 204);
 }

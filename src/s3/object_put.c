@@ -9,9 +9,7 @@
 #include "s3/s3_int.h"
 
 typedef struct put_state {
-    cf_blob_writer *w;       /* open until finish */
-    char blob_id[CF_BLOB_ID_LEN + 1];
-    bool staged;             /* finished but not committed: discard on failure */
+    cf_s3_stage stage;
     cf_header *headers;
     size_t nheaders;
 } put_state;
@@ -44,13 +42,20 @@ static cf_str strip_aws_chunked(cf_arena *a, cf_str v)
 cf_s3err cf_s3_collect_headers(cf_s3_req *q, cf_ck_alg ck, cf_str ck_value, cf_header **out,
                                size_t *n)
 {
-    cf_http_req *r = q->http;
-    size_t cap = r->nheaders + 2, cnt = 0, meta_bytes = 0;
+    return cf_s3_collect_headers_from(q, q->http->headers, q->http->nheaders, ck, ck_value, out,
+                                      n);
+}
+
+cf_s3err cf_s3_collect_headers_from(cf_s3_req *q, const cf_kv *in, size_t nin, cf_ck_alg ck,
+                                    cf_str ck_value, cf_header **out, size_t *n)
+{
+    size_t cap = nin + 3, cnt = 0, meta_bytes = 0;
+    bool tagged = false;
     cf_header *hs = cf_arena_alloc(q->arena, cap * sizeof *hs);
     if (hs == NULL)
         return CF_S3_InternalError;
-    for (size_t i = 0; i < r->nheaders; i++) {
-        cf_str name = r->headers[i].name, value = cf_str_trim(r->headers[i].value);
+    for (size_t i = 0; i < nin; i++) {
+        cf_str name = in[i].name, value = cf_str_trim(in[i].value);
         bool keep = false;
         for (size_t j = 0; j < sizeof stored_headers / sizeof stored_headers[0]; j++)
             if (cf_str_ieq_c(name, stored_headers[j]))
@@ -64,6 +69,14 @@ cf_s3err cf_s3_collect_headers(cf_s3_req *q, cf_ck_alg ck, cf_str ck_value, cf_h
             keep = true;
             /* S3 counts the user-defined names (without the prefix) and values. */
             meta_bytes += name.len - 11 + value.len;
+        }
+        if (cf_str_ieq_c(name, "x-amz-tagging")) {
+            /* Validated and stored in one canonical form; nothing when empty. */
+            cf_s3err te = cf_s3_tagging_header(q, value, &value);
+            if (te != CF_S3_OK)
+                return te;
+            tagged = true;
+            keep = value.len > 0;
         }
         if (!keep)
             continue;
@@ -92,6 +105,18 @@ cf_s3err cf_s3_collect_headers(cf_s3_req *q, cf_ck_alg ck, cf_str ck_value, cf_h
     }
     if (meta_bytes > CF_S3_MAX_USER_META)
         return CF_S3_MetadataTooLarge;
+    /* Presigners hoist x-amz-* headers into the query, and S3 honours the tags there. */
+    cf_str qtags = cf_s3_query(q, "x-amz-tagging");
+    if (!tagged && qtags.p != NULL) {
+        cf_s3err te = cf_s3_tagging_header(q, qtags, &qtags);
+        if (te != CF_S3_OK)
+            return te;
+        if (qtags.len > 0) {
+            hs[cnt].name = CF_STR("x-amz-tagging");
+            hs[cnt].value = qtags;
+            cnt++;
+        }
+    }
     if (ck != CF_CK_NONE && ck_value.len > 0) {
         hs[cnt].name = cf_str_c(cf_ck_header(ck));
         hs[cnt].value = ck_value;
@@ -105,6 +130,11 @@ cf_s3err cf_s3_collect_headers(cf_s3_req *q, cf_ck_alg ck, cf_str ck_value, cf_h
 void cf_s3_remove_blob(cf_s3_req *q, const char *id)
 {
     cf_blob_store *bs = q->s3->blob;
+    /* Segmented objects queue many blobs and report none here: wake the collector anyway. */
+    if (q->s3->gc != NULL) {
+        cf_s3_gc_wake(q->s3->gc);
+        return;
+    }
     if (id[0] == 0)
         return;
     cf_rc rc = bs->ops->remove(bs, id);
@@ -153,7 +183,7 @@ static void respond_put(cf_s3_req *q, const cf_object_info *o)
     cf_http_respond_empty(q->http, 200);
 }
 
-static bool put_conditions(cf_s3_req *q, cf_put_cond *c)
+bool cf_s3_put_conditions(cf_s3_req *q, cf_put_cond *c)
 {
     cf_str inm = cf_http_header(q->http, "if-none-match");
     cf_str im = cf_http_header(q->http, "if-match");
@@ -175,17 +205,71 @@ static bool put_conditions(cf_s3_req *q, cf_put_cond *c)
     return true;
 }
 
-void cf_s3_put_object_begin(cf_s3_req *q)
+bool cf_s3_stage_begin(cf_s3_req *q, cf_s3_stage *st, uint64_t max)
 {
     cf_http_req *r = q->http;
     cf_blob_store *bs = q->s3->blob;
+    st->max = max;
+    if (!r->has_content_length && !cf_http_has_header(r, "x-amz-decoded-content-length")) {
+        cf_s3_error(q, CF_S3_MissingContentLength, NULL);
+        return false;
+    }
+    if (q->has_decoded_len && q->decoded_len > max) {
+        cf_s3_error(q, CF_S3_EntityTooLarge, NULL);
+        return false;
+    }
+    cf_rc rc = bs->ops->writer_open(bs, &st->w, st->blob_id);
+    if (rc != CF_OK) {
+        cf_s3_error(q, cf_s3_from_rc(rc, "blob create"), NULL);
+        return false;
+    }
+    return true;
+}
+
+void cf_s3_stage_body(cf_s3_req *q, cf_s3_stage *st, const char *p, size_t n)
+{
+    cf_blob_store *bs = q->s3->blob;
+    if (q->body_len > st->max) {
+        cf_s3_error(q, CF_S3_EntityTooLarge, NULL);
+        return;
+    }
+    cf_rc rc = bs->ops->write(st->w, p, n);
+    if (rc != CF_OK)
+        cf_s3_error(q, cf_s3_from_rc(rc, "blob write"), NULL);
+}
+
+cf_s3err cf_s3_stage_finish(cf_s3_req *q, cf_s3_stage *st)
+{
+    cf_blob_store *bs = q->s3->blob;
+    cf_rc rc = bs->ops->finish(st->w);
+    st->w = NULL;
+    if (rc != CF_OK)
+        return cf_s3_from_rc(rc, "blob finish");
+    st->staged = true;
+    return CF_S3_OK;
+}
+
+void cf_s3_stage_done(cf_s3_req *q, cf_s3_stage *st)
+{
+    cf_blob_store *bs = q->s3->blob;
+    if (st->w != NULL)
+        bs->ops->abort(st->w);
+    st->w = NULL;
+    if (st->staged)
+        bs->ops->discard(bs, st->blob_id);
+    st->staged = false;
+}
+
+void cf_s3_put_object_begin(cf_s3_req *q)
+{
     put_state *st = cf_arena_alloc(q->arena, sizeof *st);
     if (st == NULL) {
         cf_s3_error(q, CF_S3_InternalError, NULL);
         return;
     }
     q->opstate = st;
-    if (!r->has_content_length && !cf_http_has_header(r, "x-amz-decoded-content-length")) {
+    if (!q->http->has_content_length &&
+        !cf_http_has_header(q->http, "x-amz-decoded-content-length")) {
         cf_s3_error(q, CF_S3_MissingContentLength, NULL);
         return;
     }
@@ -204,40 +288,28 @@ void cf_s3_put_object_begin(cf_s3_req *q)
         cf_s3_error(q, e, NULL);
         return;
     }
-    cf_rc rc = bs->ops->writer_open(bs, &st->w, st->blob_id);
-    if (rc != CF_OK)
-        cf_s3_error(q, cf_s3_from_rc(rc, "blob create"), NULL);
+    cf_s3_stage_begin(q, &st->stage, q->s3->max_object_size);
 }
 
 void cf_s3_put_object_body(cf_s3_req *q, const char *p, size_t n)
 {
     put_state *st = q->opstate;
-    cf_blob_store *bs = q->s3->blob;
-    if (q->body_len > q->s3->max_object_size) {
-        cf_s3_error(q, CF_S3_EntityTooLarge, NULL);
-        return;
-    }
-    cf_rc rc = bs->ops->write(st->w, p, n);
-    if (rc != CF_OK)
-        cf_s3_error(q, cf_s3_from_rc(rc, "blob write"), NULL);
+    cf_s3_stage_body(q, &st->stage, p, n);
 }
 
 void cf_s3_put_object_complete(cf_s3_req *q)
 {
     put_state *st = q->opstate;
-    cf_blob_store *bs = q->s3->blob;
     cf_put_cond cond;
     char etag[33];
 
-    if (!put_conditions(q, &cond))
+    if (!cf_s3_put_conditions(q, &cond))
         return;
-    cf_rc rc = bs->ops->finish(st->w);
-    st->w = NULL;
-    if (rc != CF_OK) {
-        cf_s3_error(q, cf_s3_from_rc(rc, "blob finish"), NULL);
+    cf_s3err e = cf_s3_stage_finish(q, &st->stage);
+    if (e != CF_S3_OK) {
+        cf_s3_error(q, e, NULL);
         return;
     }
-    st->staged = true;
     if (q->ck.alg != CF_CK_NONE) {
         /* Store the verified checksum beside the other headers. */
         st->headers[st->nheaders].name = cf_str_c(cf_ck_header(q->ck.alg));
@@ -254,9 +326,9 @@ void cf_s3_put_object_complete(cf_s3_req *q)
         .headers = st->headers,
         .nheaders = st->nheaders,
     };
-    memcpy(o.blob_id, st->blob_id, sizeof o.blob_id);
-    st->staged = false; /* commit_object discards on failure itself */
-    cf_s3err e = cf_s3_commit_object(q, &o, &cond);
+    memcpy(o.blob_id, st->stage.blob_id, sizeof o.blob_id);
+    st->stage.staged = false; /* commit_object discards on failure itself */
+    e = cf_s3_commit_object(q, &o, &cond);
     if (e != CF_S3_OK) {
         cf_s3_error(q, e, NULL);
         return;
@@ -267,12 +339,8 @@ void cf_s3_put_object_complete(cf_s3_req *q)
 void cf_s3_put_object_done(cf_s3_req *q, bool completed)
 {
     put_state *st = q->opstate;
-    cf_blob_store *bs = q->s3->blob;
     (void)completed;
     if (st == NULL)
         return;
-    if (st->w != NULL)
-        bs->ops->abort(st->w);
-    if (st->staged)
-        bs->ops->discard(bs, st->blob_id);
+    cf_s3_stage_done(q, &st->stage);
 }

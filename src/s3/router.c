@@ -31,6 +31,34 @@ const cf_s3_op cf_s3_ops[] = {
      .target = CF_T_OBJECT, .begin = cf_s3_get_object},
     {.name = "HeadObject", .action = "s3:GetObject", .method = CF_HTTP_HEAD,
      .target = CF_T_OBJECT, .begin = cf_s3_get_object},
+    /* Multipart uploads (multipart.c); GET/HEAD ?partNumber= read one part of an object.
+     * UploadPartCopy comes before UploadPart, both before CopyObject and PutObject. Parts
+     * need the right to write the object itself. */
+    {.name = "ListParts", .action = "s3:ListMultipartUploadParts", .method = CF_HTTP_GET,
+     .target = CF_T_OBJECT, .subresource = "uploadId", .begin = cf_s3_list_parts},
+    {.name = "GetObject", .action = "s3:GetObject", .method = CF_HTTP_GET,
+     .target = CF_T_OBJECT, .subresource = "partNumber", .begin = cf_s3_get_object},
+    {.name = "HeadObject", .action = "s3:GetObject", .method = CF_HTTP_HEAD,
+     .target = CF_T_OBJECT, .subresource = "partNumber", .begin = cf_s3_get_object},
+    {.name = "UploadPartCopy", .action = "s3:PutObject", .method = CF_HTTP_PUT,
+     .target = CF_T_OBJECT, .subresource = "uploadId", .header = "x-amz-copy-source",
+     .begin = cf_s3_upload_part_copy},
+    {.name = "UploadPart", .action = "s3:PutObject", .method = CF_HTTP_PUT,
+     .target = CF_T_OBJECT, .subresource = "uploadId", .begin = cf_s3_upload_part_begin,
+     .body = cf_s3_upload_part_body, .complete = cf_s3_upload_part_complete,
+     .done = cf_s3_upload_part_done},
+    {.name = "CreateMultipartUpload", .action = "s3:PutObject", .method = CF_HTTP_POST,
+     .target = CF_T_OBJECT, .subresource = "uploads", .begin = cf_s3_create_upload},
+    {.name = "CompleteMultipartUpload", .action = "s3:PutObject", .method = CF_HTTP_POST,
+     .target = CF_T_OBJECT, .subresource = "uploadId", .begin = cf_s3_complete_upload_begin,
+     .complete = cf_s3_complete_upload, .body_max = CF_S3_COMPLETE_BODY_MAX,
+     .object_checksum_headers = true},
+    {.name = "AbortMultipartUpload", .action = "s3:AbortMultipartUpload",
+     .method = CF_HTTP_DELETE, .target = CF_T_OBJECT, .subresource = "uploadId",
+     .begin = cf_s3_abort_upload},
+    {.name = "ListMultipartUploads", .action = "s3:ListBucketMultipartUploads",
+     .method = CF_HTTP_GET, .target = CF_T_BUCKET, .subresource = "uploads",
+     .begin = cf_s3_list_uploads},
     {.name = "CopyObject", .action = "s3:PutObject", .method = CF_HTTP_PUT,
      .target = CF_T_OBJECT, .header = "x-amz-copy-source", .begin = cf_s3_copy_object},
     {.name = "PutObject", .action = "s3:PutObject", .method = CF_HTTP_PUT,
@@ -42,6 +70,50 @@ const cf_s3_op cf_s3_ops[] = {
      .target = CF_T_BUCKET, .subresource = "delete", .begin = cf_s3_delete_objects_begin,
      .complete = cf_s3_delete_objects_complete, .body_max = CF_S3_DELETE_OBJECTS_BODY_MAX,
      .per_key_authz = true},
+    /* A POST to the bucket with no subresource: a browser form upload. */
+    {.name = "PostObject", .action = "s3:PutObject", .method = CF_HTTP_POST,
+     .target = CF_T_BUCKET, .self_auth = true, .begin = cf_s3_post_object_begin,
+     .body = cf_s3_post_object_body, .complete = cf_s3_post_object_complete,
+     .done = cf_s3_post_object_done},
+    /* Bucket configuration documents and tagging (cors.c, lifecycle.c, tagging.c). Deleting
+     * a bucket's CORS, lifecycle or tags takes the right to put them, as in S3. */
+    {.name = "PutBucketCors", .action = "s3:PutBucketCORS", .method = CF_HTTP_PUT,
+     .target = CF_T_BUCKET, .subresource = "cors", .begin = cf_s3_doc_put_begin,
+     .complete = cf_s3_put_bucket_cors_complete, .body_max = CF_S3_XML_BODY_MAX},
+    {.name = "GetBucketCors", .action = "s3:GetBucketCORS", .method = CF_HTTP_GET,
+     .target = CF_T_BUCKET, .subresource = "cors", .begin = cf_s3_get_bucket_cors},
+    {.name = "DeleteBucketCors", .action = "s3:PutBucketCORS", .method = CF_HTTP_DELETE,
+     .target = CF_T_BUCKET, .subresource = "cors", .begin = cf_s3_delete_bucket_cors},
+    {.name = "PutBucketLifecycleConfiguration", .action = "s3:PutLifecycleConfiguration",
+     .method = CF_HTTP_PUT, .target = CF_T_BUCKET, .subresource = "lifecycle",
+     .begin = cf_s3_doc_put_begin, .complete = cf_s3_put_lifecycle_complete,
+     .body_max = CF_S3_XML_BODY_MAX},
+    {.name = "GetBucketLifecycleConfiguration", .action = "s3:GetLifecycleConfiguration",
+     .method = CF_HTTP_GET, .target = CF_T_BUCKET, .subresource = "lifecycle",
+     .begin = cf_s3_get_lifecycle},
+    {.name = "DeleteBucketLifecycle", .action = "s3:PutLifecycleConfiguration",
+     .method = CF_HTTP_DELETE, .target = CF_T_BUCKET, .subresource = "lifecycle",
+     .begin = cf_s3_delete_lifecycle},
+    {.name = "PutBucketTagging", .action = "s3:PutBucketTagging", .method = CF_HTTP_PUT,
+     .target = CF_T_BUCKET, .subresource = "tagging", .begin = cf_s3_doc_put_begin,
+     .complete = cf_s3_put_bucket_tagging_complete, .body_max = CF_S3_XML_BODY_MAX},
+    {.name = "GetBucketTagging", .action = "s3:GetBucketTagging", .method = CF_HTTP_GET,
+     .target = CF_T_BUCKET, .subresource = "tagging", .begin = cf_s3_get_bucket_tagging},
+    {.name = "DeleteBucketTagging", .action = "s3:PutBucketTagging", .method = CF_HTTP_DELETE,
+     .target = CF_T_BUCKET, .subresource = "tagging", .begin = cf_s3_delete_bucket_tagging},
+    {.name = "PutObjectTagging", .action = "s3:PutObjectTagging", .method = CF_HTTP_PUT,
+     .target = CF_T_OBJECT, .subresource = "tagging",
+     .complete = cf_s3_put_object_tagging_complete, .body_max = CF_S3_XML_BODY_MAX},
+    {.name = "GetObjectTagging", .action = "s3:GetObjectTagging", .method = CF_HTTP_GET,
+     .target = CF_T_OBJECT, .subresource = "tagging", .begin = cf_s3_get_object_tagging},
+    {.name = "DeleteObjectTagging", .action = "s3:DeleteObjectTagging",
+     .method = CF_HTTP_DELETE, .target = CF_T_OBJECT, .subresource = "tagging",
+     .begin = cf_s3_delete_object_tagging},
+    /* CORS preflights: unsigned, answered from the bucket's rules for any subresource. */
+    {.name = "OptionsBucket", .action = "", .method = CF_HTTP_OPTIONS, .target = CF_T_BUCKET,
+     .self_auth = true, .begin = cf_s3_cors_preflight},
+    {.name = "OptionsObject", .action = "", .method = CF_HTTP_OPTIONS, .target = CF_T_OBJECT,
+     .self_auth = true, .begin = cf_s3_cors_preflight},
 };
 const size_t cf_s3_nops = sizeof cf_s3_ops / sizeof cf_s3_ops[0];
 
@@ -542,6 +614,9 @@ static const cf_s3_op *find_op(cf_s3_req *q, cf_s3err *why)
                 sub = subresources[j];
                 break;
             }
+    /* A preflight answers for whatever request follows it, subresource or not. */
+    if (r->method == CF_HTTP_OPTIONS)
+        sub = NULL;
     bool method_seen = false;
     for (size_t i = 0; i < cf_s3_nops; i++) {
         const cf_s3_op *op = &cf_s3_ops[i];
@@ -639,7 +714,7 @@ static bool setup_body(cf_s3_req *q)
     }
 
     /* At most one checksum, from a header or announced for the trailer. */
-    for (size_t i = 0; i < r->nheaders; i++) {
+    for (size_t i = 0; i < r->nheaders && !q->op->object_checksum_headers; i++) {
         cf_ck_alg alg = cf_ck_from_header(r->headers[i].name);
         if (alg == CF_CK_NONE)
             continue;
@@ -755,6 +830,8 @@ static void on_request(void *ctx, cf_http_req *r)
     r->log_bucket = q->bucket;
     r->log_key = q->key;
     q->op = find_op(q, &e);
+    /* Before anything can fail: a browser reads no answer, errors included, without them. */
+    cf_s3_cors_actual(q);
     if (q->op == NULL) {
         if (authenticate(q) == CF_S3_OK)
             cf_s3_error(q, e, e == CF_S3_NotImplemented

@@ -22,7 +22,8 @@ typedef struct cf_xml_node {
 } cf_xml_node;
 
 #define CF_XML_MAX_DEPTH 16
-#define CF_XML_MAX_NODES 20000
+/* A CompleteMultipartUpload of 10,000 parts has four elements per part. */
+#define CF_XML_MAX_NODES 60000
 
 /* Parses body into arena memory; *root is the document element. MalformedXML for anything
  * not well-formed, a DOCTYPE, an entity declaration, or a limit exceeded. */

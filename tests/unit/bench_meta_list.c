@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     /* Bulk load in one transaction through the backend's own upsert statement. */
     t0 = now_ms();
     c = get_conn((msq *)m);
-    if (begin_write((msq *)m, c) != CF_OK || !(st = stmt(c, ST_OBJ_UPSERT)))
+    if (begin_write(c) != CF_OK || !(st = stmt(c, ST_OBJ_UPSERT)))
         return 1;
     for (d = 0; d < NDIRS; d++) {
         for (f = 0; f < NFILES; f++) {
@@ -130,11 +130,12 @@ int main(int argc, char **argv)
             bind_text(st, 4, CF_STR("0123456789abcdef0123456789abcdef"));
             sqlite3_bind_int64(st, 5, 1700000000000);
             bind_text(st, 6, cf_str_c(id));
+            sqlite3_bind_int64(st, 9, 0);
             if (run(c, ST_OBJ_UPSERT) != CF_OK)
                 return 1;
         }
     }
-    if (end_write((msq *)m, c, CF_OK) != CF_OK)
+    if (end_write(c, CF_OK) != CF_OK)
         return 1;
     printf("inserted %u keys (\"dirNNNNN/fileNNNNN.dat\", %u dirs x %u) in %.0f ms\n",
            NDIRS * NFILES, NDIRS, NFILES, now_ms() - t0);

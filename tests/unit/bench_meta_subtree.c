@@ -1,5 +1,5 @@
 /* Benchmark, not a test: pages of a 100,000-credential subtree among 200,001 credentials,
- * subtrees of other sizes, chains, membership, and the plain recursive walk for comparison.
+ * subtrees of other sizes, chains, membership and deletion.
  * Build: make build/default/tests/bench_meta_subtree; run it with an optional directory. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +29,6 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int cmp_id(const void *a, const void *b)
-{
-    return strcmp(a, b);
-}
-
 /* Ids in an order unrelated to the tree, as generated access key ids are. */
 static uint64_t rng = 88172645463325252ULL;
 static uint64_t xorshift(void)
@@ -56,23 +51,19 @@ static size_t heap_subtree(size_t r)
     return n;
 }
 
-/* Median and worst of REPS runs of one page. walk_max 0: the backend's own choice. */
+/* Median and worst of REPS runs of one page. */
 static void bench_page(cf_meta *m, const char *label, const char *root, const char *after,
-                       uint32_t limit, bool walk_only)
+                       uint32_t limit)
 {
-    conn *c = get_conn((msq *)m);
-    const subtree_bounds walk = {(uint64_t)1 << 30, 0, 0};
     double t[REPS];
     size_t n = 0;
-    int i, reps = walk_only ? 3 : REPS;
+    int i, reps = REPS;
     for (i = 0; i < reps; i++) {
         cf_arena *a = cf_arena_new(0);
         cf_cred_row *rows;
         double t0 = now_ms();
-        cf_rc rc =
-            walk_only ? list_subtree(c, cf_str_c(root), cf_str_c(after), limit, &walk, a, &rows, &n)
-                      : m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit, a,
-                                                  &rows, &n);
+        cf_rc rc = m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit, a, &rows,
+                                             &n);
         if (!a || rc != CF_OK) {
             fprintf(stderr, "list failed\n");
             exit(1);
@@ -85,8 +76,10 @@ static void bench_page(cf_meta *m, const char *label, const char *root, const ch
            t[reps - 1]);
 }
 
-/* Every page of root's subtree; returns the rows seen. */
-static size_t bench_all_pages(cf_meta *m, const char *label, const char *root, uint32_t limit)
+/* Every page of root's subtree; returns the rows seen. The ids at the listing's positions
+ * in want[] (ascending) are copied to got[]. */
+static size_t bench_all_pages(cf_meta *m, const char *label, const char *root, uint32_t limit,
+                              const size_t *want, char (*got)[24], size_t nwant)
 {
     cf_arena *keep = cf_arena_new(0);
     cf_str after = CF_STR_NULL;
@@ -101,6 +94,8 @@ static size_t bench_all_pages(cf_meta *m, const char *label, const char *root, u
             exit(1);
         if (now_ms() - t1 > worst)
             worst = now_ms() - t1;
+        for (; nwant && want[0] >= total && want[0] < total + n; want++, got++, nwant--)
+            snprintf(got[0], sizeof(got[0]), "%.*s", CF_STR_FMT(rows[want[0] - total].id));
         total += n;
         pages++;
         if (n == limit)
@@ -119,10 +114,9 @@ int main(int argc, char **argv)
 {
     char tmpl[] = "/tmp/coffer-bench-XXXXXX", path[512], p[600];
     const char *dir = argc > 1 ? argv[1] : mkdtemp(tmpl);
-    size_t total = 2 + SUB + OTHER, i, mid;
+    size_t total = 2 + SUB + OTHER, i;
     cf_meta *m;
     conn *c;
-    sqlite3_stmt *st;
     double t0;
     int k;
 
@@ -142,7 +136,7 @@ int main(int argc, char **argv)
         snprintf(ids[i], sizeof(ids[i]), "AK%016llx", (unsigned long long)xorshift());
     t0 = now_ms();
     c = get_conn((msq *)m);
-    if (begin_write((msq *)m, c) != CF_OK || !(st = stmt(c, ST_CRED_INSERT)))
+    if (begin_write(c) != CF_OK)
         return 1;
     for (i = 0; i < total; i++) {
         size_t first = i <= SUB ? 1 : SUB + 1, parent = 0;
@@ -156,48 +150,37 @@ int main(int argc, char **argv)
         r.policy = CF_STR("{\"Version\":\"2012-10-17\",\"Statement\":[]}");
         r.secret_sealed = CF_STR("0123456789abcdef0123456789abcdef0123456789abcdef");
         r.token_hash = CF_STR("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
-        bind_cred(st, &r);
-        sqlite3_bind_int64(st, 15, 1);
-        if (run(c, ST_CRED_INSERT) != CF_OK)
+        if (cred_insert_row(c, &r) != CF_OK)
             return 1;
     }
-    if (end_write((msq *)m, c, CF_OK) != CF_OK)
+    if (end_write(c, CF_OK) != CF_OK)
         return 1;
     printf("inserted %zu credentials (S: %d, T: %d, fan-out %d) in %.0f ms\n", total, SUB, OTHER,
            FANOUT, now_ms() - t0);
 
-    /* A cursor halfway through S's ids. */
+    /* Cursors halfway through S's listing and near its end (it is in tree order). */
     {
-        size_t nsorted = 0;
-        char(*sorted)[24] = calloc(SUB, sizeof(*sorted));
-        if (!sorted)
-            return 1;
-        for (i = 1; i <= SUB; i++)
-            memcpy(sorted[nsorted++], ids[i], sizeof(ids[i]));
-        qsort(sorted, nsorted, sizeof(sorted[0]), cmp_id);
-        mid = nsorted / 2;
+        const size_t want[] = {SUB / 2, SUB - 50};
+        char cursors[2][24];
+        printf("whole subtrees:\n");
+        bench_all_pages(m, "S by pages of 1000", ids[1], 1000, want, cursors, 2);
+        bench_all_pages(m, "S by pages of 100", ids[1], 100, NULL, NULL, 0);
+        bench_all_pages(m, "a child of S by pages of 100", ids[2], 100, NULL, NULL, 0);
         printf("pages, %d runs each (S = 100,000 of 200,001 credentials):\n", REPS);
-        bench_page(m, "S, 100 rows, first page", ids[1], "", 100, false);
-        bench_page(m, "S, 100 rows, middle", ids[1], sorted[mid], 100, false);
-        bench_page(m, "S, 100 rows, last page", ids[1], sorted[nsorted - 50], 100, false);
-        bench_page(m, "S, 1000 rows, first page", ids[1], "", 1000, false);
-        bench_page(m, "R (everything), 100 rows, middle", ids[0], sorted[mid], 100, false);
+        bench_page(m, "S, 100 rows, first page", ids[1], "", 100);
+        bench_page(m, "S, 100 rows, middle", ids[1], cursors[0], 100);
+        bench_page(m, "S, 100 rows, last page", ids[1], cursors[1], 100);
+        bench_page(m, "S, 1000 rows, first page", ids[1], "", 1000);
+        bench_page(m, "R (everything), 100 rows, middle", ids[0], cursors[0], 100);
         /* Smaller subtrees under S, from a child of S down to a leaf. */
         for (i = 1; i < SUB; i = i * FANOUT + FANOUT) {
             char label[96];
             size_t sz = heap_subtree(i);
             snprintf(label, sizeof(label), "subtree of %zu (%.2f%% of ids), 100 rows", sz,
                      100.0 * (double)sz / (double)total);
-            bench_page(m, label, ids[1 + i], "", 100, false);
+            bench_page(m, label, ids[1 + i], "", 100);
         }
-        bench_page(m, "S, 100 rows, plain recursive walk (for comparison)", ids[1], "", 100, true);
-        free(sorted);
     }
-    printf("whole subtrees:\n");
-    bench_all_pages(m, "S by pages of 100", ids[1], 100);
-    bench_all_pages(m, "S by pages of 1000", ids[1], 1000);
-    bench_all_pages(m, "a child of S by pages of 100", ids[2], 100);
-
     {
         cf_arena *a = cf_arena_new(0);
         cf_cred_row *rows;
@@ -213,7 +196,7 @@ int main(int argc, char **argv)
             if (m->ops->cred_in_subtree(m, cf_str_c(ids[1]), cf_str_c(ids[total - 1 - (size_t)k]),
                                         &in) != CF_OK)
                 return 1;
-        printf("cred_in_subtree (not a member, walks to the root): %.1f us\n", (now_ms() - t0));
+        printf("cred_in_subtree (not a member): %.1f us\n", (now_ms() - t0));
         cf_arena_destroy(a);
     }
     {
