@@ -74,6 +74,13 @@ test: test-deps
 checksrc:
 	@scripts/checksrc.sh
 
+# cofferd beside a private nginx on the same files (never part of `make test`; bench/run.py
+# --help lists the options): make bench BENCH_ARGS=--quick is a smoke run of a few minutes.
+bench:
+	@scripts/install-deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@/usr/bin/python3 bench/run.py --cofferd $(CURDIR)/$(BIN)/cofferd $(BENCH_ARGS)
+
 format:
 	clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/unit/*.c')
 

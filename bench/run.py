@@ -276,6 +276,9 @@ class Cofferd:
     def stop(self):
         stop_process(self.proc)
 
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
     def pids(self):
         return [self.proc.pid]
 
@@ -697,17 +700,27 @@ class Pass:
         self.write_targets()
         time.sleep(0.5)
         self.memory["idle_rss"] = proc_status(self.coffer.proc.pid, "VmRSS")
-        rss, opened, alive = self.idle_connections_rss()
+        try:
+            rss, opened, alive = self.idle_connections_rss()
+        except OSError as e:
+            log("[%s] %d idle connections: %s" % (self.fsync, IDLE_CONNS, e))
+            rss, opened, alive = None, 0, 0
         self.memory.update(idle_conns_rss=rss, idle_conns_opened=opened,
                            idle_conns_alive=alive)
-        log("[%s] cofferd RSS: idle %.1f MiB, with %d idle keep-alive connections %.1f MiB"
-            % (self.fsync, self.memory["idle_rss"] / MIB, alive, rss / MIB))
+        log("[%s] cofferd RSS: idle %.1f MiB, with %d idle keep-alive connections %s MiB"
+            % (self.fsync, self.memory["idle_rss"] / MIB, alive, mib(rss)))
         for case in self.cases:
             t0 = time.monotonic()
-            if case.kind == "big":
-                self.results += self.run_big(case)
-            else:
-                self.results.append(self.run_case(case))
+            try:
+                if case.kind == "big":
+                    self.results += self.run_big(case)
+                else:
+                    self.results.append(self.run_case(case))
+            except Exception as e:  # one broken case must not hide the others' figures
+                if not self.coffer.alive():
+                    raise RuntimeError("cofferd died during %s: %s" % (case.label, e))
+                log("[%s] %s FAILED: %s" % (self.fsync, case.label, e))
+                self.results.append(failed_case(case, self.fsync, str(e)))
             log("[%s] %s took %.0f s" % (self.fsync, case.label, time.monotonic() - t0))
         self.memory["peak_rss"] = proc_status(self.coffer.proc.pid, "VmHWM")
         self.memory["final_rss"] = proc_status(self.coffer.proc.pid, "VmRSS")
@@ -898,6 +911,13 @@ def still_open(sock):
         sock.setblocking(True)
 
 
+def failed_case(case, fsync, message):
+    side = {"warmup": None, "runs": [], "errors": 0, "median": {}}
+    return {"case": case.id, "label": case.label, "fsync": fsync, "conns": case.conns,
+            "size": case.size, "coffer": dict(side), "nginx": dict(side), "flagged": True,
+            "ratio": None, "failure": message[-2000:]}
+
+
 def summarize(case, out, names, stream=False):
     """Medians of the runs; errors anywhere (warm-up included) flag the case."""
     for name in names:
@@ -980,7 +1000,10 @@ def table(results, keys):
             row += [fmt_or(fig(c, cm, "p50_us"), fmt_ms), fmt_or(fig(c, cm, "p99_us"), fmt_ms),
                     fmt_or(fig(n, nm, "p50_us"), fmt_ms), fmt_or(fig(n, nm, "p99_us"), fmt_ms)]
             cpu = "%s/%s" % (fmt_num(cm.get("cpu_s_per_10k")), fmt_num(nm.get("cpu_s_per_10k")))
-        row.append("%d/%d%s" % (c["errors"], n["errors"], " FLAGGED" if r["flagged"] else ""))
+        if r.get("failure"):
+            row.append("FAILED")
+        else:
+            row.append("%d/%d%s" % (c["errors"], n["errors"], " FLAGGED" if r["flagged"] else ""))
         row.append(cpu)
         rows.append(row)
     widths = [max(len(x) for x in col) for col in zip(head, *rows)]
@@ -992,6 +1015,10 @@ def table(results, keys):
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def mib(v):
+    return "-" if v is None else "%.1f" % (v / MIB)
 
 
 def fmt_or(v, f):
@@ -1119,10 +1146,10 @@ def main(argv):
     log(table(doc["results"], args.keys))
     log("")
     for mode, m in doc["memory"].items():
-        log("cofferd --fsync %s: idle RSS %.1f MiB; RSS with %d idle keep-alive connections "
-            "%.1f MiB; peak RSS (VmHWM) %.1f MiB"
-            % (mode, m["idle_rss"] / MIB, m["idle_conns_alive"], m["idle_conns_rss"] / MIB,
-               m["peak_rss"] / MIB))
+        log("cofferd --fsync %s: idle RSS %s MiB; RSS with %d idle keep-alive connections "
+            "%s MiB; peak RSS (VmHWM) %s MiB"
+            % (mode, mib(m.get("idle_rss")), m.get("idle_conns_alive", 0),
+               mib(m.get("idle_conns_rss")), mib(m.get("peak_rss"))))
     for mode, pr in doc["problems"].items():
         for who, lines in pr.items():
             if lines:

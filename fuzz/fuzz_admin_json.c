@@ -15,8 +15,8 @@
 #include "core/buf.h"
 #include "core/cidr.h"
 
-#define ROOT_POLICY                                                                           \
-    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:*\","   \
+#define ROOT_POLICY                                                                                \
+    "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"s3:*\","       \
     "\"admin:*\"],\"Resource\":\"*\"}]}"
 
 static cf_arena *g_arena;
@@ -91,8 +91,8 @@ static void fields(json_t *obj)
         {
             cf_cidr n;
             if (json_is_string(e))
-                (void)cf_cidr_parse(cf_str_make(json_string_value(e), json_string_length(e)),
-                                    false, &n);
+                (void)cf_cidr_parse(cf_str_make(json_string_value(e), json_string_length(e)), false,
+                                    &n);
         }
     }
 }
@@ -122,8 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(a != NULL);
     if (cf_policy_parse(a, cf_str_c(pol), &p, &e) != CF_OK) {
         if (shorthand)
-            fprintf(stderr, "shorthand expansion does not parse: %s: %s\n%s\n", e.field,
-                    e.message, pol);
+            fprintf(stderr, "shorthand expansion does not parse: %s: %s\n%s\n", e.field, e.message,
+                    pol);
         FUZZ_CHECK(!shorthand);
         goto out;
     }
@@ -139,9 +139,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     redump = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     FUZZ_CHECK(redump != NULL && cf_policy_parse(a, cf_str_c(redump), &again, &e) == CF_OK);
-    cf_authz_req r = {CF_STR("s3:GetObject"), CF_STR("arn:aws:s3:::default-bucket/k"),
-                      CF_STR("10.0.0.1"), FUZZ_NOW_MS, true, CF_STR_NULL, CF_STR_NULL,
-                      CF_STR_NULL};
+    cf_authz_req r = {.action = CF_STR("s3:GetObject"),
+                      .resource = CF_STR("arn:aws:s3:::default-bucket/k"),
+                      .source_ip = CF_STR("10.0.0.1"),
+                      .now_ms = FUZZ_NOW_MS,
+                      .secure_transport = true};
     FUZZ_CHECK(cf_policy_eval(p, &r) == cf_policy_eval(again, &r));
 out:
     free(pol);

@@ -126,8 +126,8 @@ static void b64(cf_str s)
         FUZZ_CHECK(n2 == n && memcmp(raw, raw2, n) == 0);
     }
     for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
-        cf_ck_type t = cf_ck_type_supported(algs[i], CF_CK_COMPOSITE) ? CF_CK_COMPOSITE
-                                                                      : CF_CK_FULL_OBJECT;
+        cf_ck_type t =
+            cf_ck_type_supported(algs[i], CF_CK_COMPOSITE) ? CF_CK_COMPOSITE : CF_CK_FULL_OBJECT;
         FUZZ_CHECK(cf_ck_mp_init(&m, algs[i], t) == CF_OK);
         (void)cf_ck_mp_add_b64(&m, s, s.len);
         cf_ck_mp_free(&m);

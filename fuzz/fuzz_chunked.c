@@ -39,7 +39,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 typedef struct result {
     cf_s3err feed, finish;
     uint64_t sunk, decoded;
-    uint32_t h; /* FNV-1a over the sunk bytes */
+    uint32_t h;  /* FNV-1a over the sunk bytes */
     uint32_t th; /* over the trailers */
     size_t ntrailers;
 } result;
@@ -64,8 +64,9 @@ static void decode(bool sig, bool trailer, const char *wire, size_t len, size_t 
                    uint32_t seed, result *r)
 {
     cf_arena *a = cf_arena_new(1 << 20);
-    cf_chunked_params prm = {sig, trailer, g_key, CF_STR(DATE), CF_STR(SCOPE),
-                             trailer ? CF_STR(TRL_SEED) : CF_STR(DOC_SEED)};
+    cf_chunked_params prm = {sig,           trailer,
+                             g_key,         CF_STR(DATE),
+                             CF_STR(SCOPE), trailer ? CF_STR(TRL_SEED) : CF_STR(DOC_SEED)};
     cf_chunked *c;
     size_t i = 0;
     const cf_kv *tr;

@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cf_cidr strict, loose, addr;
     char text[INET6_ADDRSTRLEN];
     /* An address is a network without a prefix length. */
-    bool have_addr = cf_str_find(ip, '/') < 0 && cf_str_find(ip, '\0') < 0 &&
-                     cf_cidr_parse(ip, false, &addr);
+    bool have_addr =
+        cf_str_find(ip, '/') < 0 && cf_str_find(ip, '\0') < 0 && cf_cidr_parse(ip, false, &addr);
     unsigned max;
 
     /* Text with a NUL byte is no address (the C library would stop reading at the NUL). */

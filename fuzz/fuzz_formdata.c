@@ -42,8 +42,8 @@ static cf_s3err on_begin(void *ctx, cf_form *f)
     r->begins++;
     for (size_t i = 0; i < r->nfields; i++) {
         FUZZ_CHECK(kv[i].value.len <= CF_FORM_FIELD_MAX);
-        r->fields = fnv(fnv(r->fields, kv[i].name.p, kv[i].name.len), kv[i].value.p,
-                        kv[i].value.len);
+        r->fields =
+            fnv(fnv(r->fields, kv[i].name.p, kv[i].name.len), kv[i].value.p, kv[i].value.len);
     }
     cf_str fn = cf_form_filename(f), ft = cf_form_file_type(f);
     r->fields = fnv(fnv(r->fields, fn.p, fn.len), ft.p, ft.len);

@@ -101,9 +101,12 @@ static void init_fixed(void)
 }
 
 static const char *const actions[] = {
-    "s3:GetObject",      "s3:PutObject",        "s3:ListBucket",       "s3:DeleteObject",
-    "s3:ListAllMyBuckets", "s3:GetBucketLocation", "s3:PutBucketPolicy", "s3:ListMultipartUploadParts",
-    "admin:CreateCredential", "admin:ListBuckets", "admin:GetBucket",   "admin:GetCredential",
+    "s3:GetObject",           "s3:PutObject",
+    "s3:ListBucket",          "s3:DeleteObject",
+    "s3:ListAllMyBuckets",    "s3:GetBucketLocation",
+    "s3:PutBucketPolicy",     "s3:ListMultipartUploadParts",
+    "admin:CreateCredential", "admin:ListBuckets",
+    "admin:GetBucket",        "admin:GetCredential",
 };
 static const char *const resources[] = {
     "*",
@@ -177,8 +180,10 @@ static void check_sound(const cf_policy *child, const cf_policy *parent, bool pa
         return;
     p = cf_policy_eval(parent, r);
     if (parent_exact ? p != CF_POLICY_ALLOW : p == CF_POLICY_IMPLICIT_DENY) {
-        fprintf(stderr, "within() holds but the child allows what the parent does not: %.*s on "
-                        "%.*s\n", CF_STR_FMT(r->action), CF_STR_FMT(r->resource));
+        fprintf(stderr,
+                "within() holds but the child allows what the parent does not: %.*s on "
+                "%.*s\n",
+                CF_STR_FMT(r->action), CF_STR_FMT(r->resource));
         abort();
     }
 }
@@ -192,8 +197,14 @@ static void each_request(const cf_authz_req *given, const cf_policy *a, const cf
         check_sound(a, b, b_exact, given);
     for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
         for (size_t k = 0; k < sizeof(resources) / sizeof(resources[0]); k++) {
-            cf_authz_req r = {cf_str_c(actions[i]), cf_str_c(resources[k]), opt(x->ip), x->now,
-                              x->secure, opt(x->prefix), opt(x->delim), opt(x->max_keys)};
+            cf_authz_req r = {.action = cf_str_c(actions[i]),
+                              .resource = cf_str_c(resources[k]),
+                              .source_ip = opt(x->ip),
+                              .now_ms = x->now,
+                              .secure_transport = x->secure,
+                              .s3_prefix = opt(x->prefix),
+                              .s3_delimiter = opt(x->delim),
+                              .s3_max_keys = opt(x->max_keys)};
             check_sound(a, b, b_exact, &r);
         }
     }
@@ -215,13 +226,15 @@ static void shorthand(cf_str json)
     cf_policy *p = NULL;
     cf_buf_init(&b, 1 << 20);
     if (cf_policy_from_shorthand(json, &b, &e) == CF_OK) {
-        cf_authz_req r = {CF_STR("s3:ListAllMyBuckets"), CF_STR("*"), CF_STR_NULL,
-                          FUZZ_NOW_MS, false, CF_STR_NULL, CF_STR_NULL, CF_STR_NULL};
+        /* Absent condition values are .p NULL: zero-initialised. */
+        cf_authz_req r = {.action = CF_STR("s3:ListAllMyBuckets"),
+                          .resource = CF_STR("*"),
+                          .now_ms = FUZZ_NOW_MS};
         a = cf_arena_new(0);
         FUZZ_CHECK(a != NULL);
         if (cf_policy_parse(a, cf_buf_str(&b), &p, &e) != CF_OK) {
-            fprintf(stderr, "shorthand expansion does not parse: %s: %s\n%s\n", e.field,
-                    e.message, b.p);
+            fprintf(stderr, "shorthand expansion does not parse: %s: %s\n%s\n", e.field, e.message,
+                    b.p);
             abort();
         }
         FUZZ_CHECK(cf_policy_eval(p, &r) == CF_POLICY_ALLOW);

@@ -5,7 +5,8 @@
  * 2. The input is written as element text with cf_xml_elem (any bytes: object keys reach the
  *    writer that way). Unless it holds C0 controls (written as character references, as S3
  *    does, which XML 1.0 parsers refuse), the result must parse, and its text must be the
- *    input with each byte of malformed UTF-8 replaced by U+FFFD. */
+ *    input with each byte of malformed UTF-8 replaced by U+FFFD (U+FFFE and U+FFFF, which
+ *    XML cannot carry, may be rendered any way that parses). */
 #include "fuzz.h"
 
 #include "core/arena.h"
@@ -22,11 +23,38 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Element names S3 bodies use: the accessors are exercised with them. */
 static const char *const names[] = {
-    "Part", "PartNumber", "ETag", "Object", "Key", "VersionId", "Quiet", "CORSRule",
-    "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds", "Rule",
-    "ID", "Filter", "Prefix", "Status", "Expiration", "Days", "Date", "Tag", "Value", "TagSet",
-    "LocationConstraint", "ChecksumCRC32", "ChecksumSHA256", "And", "ObjectSizeGreaterThan",
-    "NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload", "DaysAfterInitiation",
+    "Part",
+    "PartNumber",
+    "ETag",
+    "Object",
+    "Key",
+    "VersionId",
+    "Quiet",
+    "CORSRule",
+    "AllowedOrigin",
+    "AllowedMethod",
+    "AllowedHeader",
+    "ExposeHeader",
+    "MaxAgeSeconds",
+    "Rule",
+    "ID",
+    "Filter",
+    "Prefix",
+    "Status",
+    "Expiration",
+    "Days",
+    "Date",
+    "Tag",
+    "Value",
+    "TagSet",
+    "LocationConstraint",
+    "ChecksumCRC32",
+    "ChecksumSHA256",
+    "And",
+    "ObjectSizeGreaterThan",
+    "NoncurrentVersionExpiration",
+    "AbortIncompleteMultipartUpload",
+    "DaysAfterInitiation",
 };
 
 static size_t walk(const cf_xml_node *n, size_t depth)
@@ -123,10 +151,14 @@ static void writer_property(cf_str s)
     if (!has_c0(s)) {
         cf_s3err e = cf_xml_parse(a, cf_buf_str(&doc), &root);
         if (e != CF_S3_OK)
-            fprintf(stderr, "the writer's output does not parse: %.*s\n", CF_STR_FMT(cf_buf_str(&doc)));
+            fprintf(stderr, "the writer's output does not parse: %.*s\n",
+                    CF_STR_FMT(cf_buf_str(&doc)));
         FUZZ_CHECK(e == CF_S3_OK);
-        expected_text(s, &want);
-        FUZZ_CHECK(cf_str_eq(root->text, cf_buf_str(&want)));
+        /* How U+FFFE and U+FFFF (not XML characters) are rendered is the writer's choice. */
+        if (!memmem(s.p, s.len, "\xEF\xBF\xBE", 3) && !memmem(s.p, s.len, "\xEF\xBF\xBF", 3)) {
+            expected_text(s, &want);
+            FUZZ_CHECK(cf_str_eq(root->text, cf_buf_str(&want)));
+        }
     }
     cf_buf_free(&doc);
     cf_buf_free(&want);

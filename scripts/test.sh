@@ -88,65 +88,38 @@ if [ -n "${COFFER_SAN_BIN:-}" ]; then
     run_pytest "e2e sanitizers (pytest)" "$COFFER_SAN_BIN" asan
 fi
 
-# ---- end to end: node + @aws-sdk/client-s3
-echo "==> js: node --test tests/js/"
-tap="$tmp/js.tap"
-rc=0
-if [ ! -d tests/js/node_modules ]; then
-    (cd tests/js && npm ci --no-audit --no-fund --loglevel=error) || rc=$?
-fi
-if [ "$rc" -eq 0 ]; then
-    node --test --test-reporter=spec --test-reporter-destination=stdout \
-        --test-reporter=tap --test-reporter-destination="$tap" tests/js/
-    rc=$?
-else
-    echo "test: npm ci in tests/js failed"
-fi
-pass=0
-fail=0
-if [ -f "$tap" ]; then
-    pass=$(sum_matches 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap")
-    fail=$(($(sum_matches 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap") +
-        $(sum_matches 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap")))
-fi
-if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
-    echo "test: node --test exited with status $rc"
-    fail=1
-elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
-    echo "test: node --test ran no test"
-    fail=1
-fi
-count "js (node --test)" "$pass" "$fail"
+# ---- end to end: node's test runner over DIR (npm ci first if needed), counted as LABEL
+node_suite() {
+    local label=$1 dir=$2 tap="$tmp/$(basename "$2").tap" rc=0 pass=0 fail=0
+    echo "==> $label: node --test $dir/"
+    if [ ! -d "$dir/node_modules" ]; then
+        (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || rc=$?
+    fi
+    if [ "$rc" -eq 0 ]; then
+        node --test --test-reporter=spec --test-reporter-destination=stdout \
+            --test-reporter=tap --test-reporter-destination="$tap" "$dir/"
+        rc=$?
+    else
+        echo "test: npm ci in $dir failed"
+    fi
+    if [ -f "$tap" ]; then
+        pass=$(sum_matches 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap")
+        fail=$(($(sum_matches 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap") +
+            $(sum_matches 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap")))
+    fi
+    if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+        echo "test: node --test exited with status $rc"
+        fail=1
+    elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
+        echo "test: node --test ran no test"
+        fail=1
+    fi
+    count "$label (node --test)" "$pass" "$fail"
+}
 
-# ---- end to end: a real browser (Debian's chromium via playwright-core)
-echo "==> browser: node --test tests/browser/"
-tap="$tmp/browser.tap"
-rc=0
-if [ ! -d tests/browser/node_modules ]; then
-    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) || rc=$?
-fi
-if [ "$rc" -eq 0 ]; then
-    node --test --test-reporter=spec --test-reporter-destination=stdout \
-        --test-reporter=tap --test-reporter-destination="$tap" tests/browser/
-    rc=$?
-else
-    echo "test: npm ci in tests/browser failed"
-fi
-pass=0
-fail=0
-if [ -f "$tap" ]; then
-    pass=$(sum_matches 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap")
-    fail=$(($(sum_matches 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap") +
-        $(sum_matches 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap")))
-fi
-if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
-    echo "test: node --test exited with status $rc"
-    fail=1
-elif [ "$pass" -eq 0 ] && [ "$fail" -eq 0 ]; then
-    echo "test: node --test ran no test"
-    fail=1
-fi
-count "browser (node --test)" "$pass" "$fail"
+# @aws-sdk/client-s3; then a real browser (Debian's chromium via playwright-core).
+node_suite js tests/js
+node_suite browser tests/browser
 
 echo
 echo "==> summary"

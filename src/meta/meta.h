@@ -252,8 +252,9 @@ typedef struct cf_meta_ops {
                         size_t *n);
     /* Whether id is ancestor_id itself or one of its descendants. */
     cf_rc (*cred_in_subtree)(cf_meta *m, cf_str ancestor_id, cf_str id, bool *out);
-    /* A page of the subtree rooted at root_id (root included), ordered by id, ids greater
-     * than after_id, at most limit rows. */
+    /* A page of the subtree rooted at root_id (root included), ordered by path (tree order),
+     * the rows after the credential after_id (empty: from the start; CF_ENOTFOUND if it no
+     * longer exists), at most limit rows. */
     cf_rc (*cred_list_subtree)(cf_meta *m, cf_str root_id, cf_str after_id, uint32_t limit,
                                cf_arena *a, cf_cred_row **out, size_t *n);
     /* Deletes id and all its descendants in one transaction; *deleted gets the count.

@@ -16,6 +16,7 @@
 #include "meta/meta_sqlite.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,7 +36,7 @@
 #define SEEK_MAX        ((size_t)1 << 20)  /* list seek keys (prefix, markers) */
 #define PARTS_MAX       10000              /* part numbers 1..PARTS_MAX; segments per object */
 #define BLOB_IDS_MAX    ((size_t)(PARTS_MAX + 1) * (CF_BLOB_ID_LEN + 1)) /* one id list */
-#define PATH_MAX_LEN    ((size_t)1 << 16) /* a credential path */
+#define PATH_MAX_LEN    ((size_t)1 << 16)                                /* a credential path */
 
 /* Schema migrations, in order: migrations[i] takes user_version i to i + 1. Never edit one
  * that has shipped; append a new one. */
@@ -250,8 +251,8 @@ static const char *const migrations[] = {
     /* Subtrees: ?1 <= path < ?2, the range of one root's path (see path_range). */                \
     X(CRED_SUBTREE, "SELECT " CRED_COLS " FROM credentials "                                       \
                     "WHERE path>=?1 AND path<?2 ORDER BY path LIMIT ?3")                           \
-    /* The ids are gathered (and sorted) first: deleting in primary-key order touches each     \
-     * table page once, where path order would hop between them. */                               \
+    /* The ids are gathered (and sorted) first: deleting in primary-key order touches each         \
+     * table page once, where path order would hop between them. */                                \
     X(CRED_DELETE_SUBTREE, "DELETE FROM credentials WHERE id IN "                                  \
                            "(SELECT id FROM credentials WHERE path>=?1 AND path<?2)")              \
     X(AUDIT_INSERT, "INSERT INTO audit(time_ms, actor, action, target, source_ip, outcome, "       \
@@ -442,14 +443,14 @@ static void done(sqlite3_stmt *st)
     }
 }
 
-/* Runs a statement that returns no rows. A constraint (a duplicate key) is CF_EEXIST, for
- * the caller to report; other failures are logged. */
+/* Runs a statement that returns no rows. A duplicate key is CF_EEXIST, for the caller to
+ * report; other failures are logged. */
 static cf_rc run(conn *c, int id)
 {
     sqlite3_stmt *st = c->st[id];
     int rc = sqlite3_step(st);
     cf_rc r = CF_OK;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
         r = CF_EEXIST;
     else if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         r = sql_fail(c, rc, stmt_sql[id]);
@@ -558,8 +559,9 @@ enum { ARG_TEXT = 1, ARG_BLOB, ARG_INT, ARG_NULL };
 #define A_BLOB(x) ((sql_arg){ARG_BLOB, (x), 0})
 #define A_INT(x)  ((sql_arg){ARG_INT, CF_STR_NULL, (sqlite3_int64)(x)})
 #define A_NULL    ((sql_arg){ARG_NULL, CF_STR_NULL, 0})
-#define ARGS(...) (const sql_arg[]){__VA_ARGS__}, sizeof((const sql_arg[]){__VA_ARGS__}) / sizeof(sql_arg)
-#define NO_ARGS   NULL, 0
+#define ARGS(...)                                                                                  \
+    (const sql_arg[]){__VA_ARGS__}, sizeof((const sql_arg[]){__VA_ARGS__}) / sizeof(sql_arg)
+#define NO_ARGS NULL, 0
 
 /* The cached statement with v bound, or NULL (logged). */
 static sqlite3_stmt *query(conn *c, int id, const sql_arg *v, size_t n)
@@ -909,10 +911,10 @@ static cf_rc read_owner(sqlite3_stmt *st, cf_arena *a, void *item)
  * zero whatever b says; the quotas are taken from b. */
 static cf_rc bucket_insert(conn *c, const cf_bucket_info *b, cf_arena *a, cf_str *existing_owner)
 {
-    cf_rc rc = exec_args(c, ST_BUCKET_INSERT,
-                         ARGS(A_TEXT(b->name), A_TEXT(b->owner), A_TEXT(b->region),
-                              A_INT(b->created_ms), A_INT(u64_to_db(b->quota_bytes)),
-                              A_INT(u64_to_db(b->quota_objects))));
+    cf_rc rc =
+        exec_args(c, ST_BUCKET_INSERT,
+                  ARGS(A_TEXT(b->name), A_TEXT(b->owner), A_TEXT(b->region), A_INT(b->created_ms),
+                       A_INT(u64_to_db(b->quota_bytes)), A_INT(u64_to_db(b->quota_objects))));
     if (rc == CF_EEXIST && existing_owner && a) {
         *existing_owner = CF_STR_NULL;
         if (get_row(c, query(c, ST_BUCKET_GET, ARGS(A_TEXT(b->name))), read_owner, a,
@@ -1008,8 +1010,8 @@ static cf_rc m_bucket_doc_get(cf_meta *mm, cf_str bucket, const char *kind, cf_a
     *out = CF_STR_NULL;
     if (!c)
         return CF_EIO;
-    return get_row(c, query(c, ST_DOC_GET, ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind)))),
-                   read_doc, a, out);
+    return get_row(c, query(c, ST_DOC_GET, ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind)))), read_doc,
+                   a, out);
 }
 
 /* CF_ENOTFOUND if the bucket does not exist. */
@@ -1022,8 +1024,7 @@ static cf_rc m_bucket_doc_put(cf_meta *mm, cf_str bucket, const char *kind, cf_s
         return rc;
     rc = bucket_must_exist(c, bucket);
     if (rc == CF_OK)
-        rc = exec_args(c, ST_DOC_PUT,
-                       ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind)), A_BLOB(doc)));
+        rc = exec_args(c, ST_DOC_PUT, ARGS(A_TEXT(bucket), A_TEXT(cf_str_c(kind)), A_BLOB(doc)));
     return end_write(c, rc);
 }
 
@@ -1089,8 +1090,8 @@ static cf_rc m_object_get(cf_meta *mm, cf_str bucket, cf_str key, cf_arena *a, c
                       sizeof(cf_segment), a, &segs, &out->nsegments);
         out->segments = segs;
         if (rc == CF_OK && out->nsegments != (size_t)nseg) {
-            cf_error("meta: object in bucket %.*s has %zu of its %lld segments",
-                     CF_STR_FMT(bucket), out->nsegments, (long long)nseg);
+            cf_error("meta: object in bucket %.*s has %zu of its %lld segments", CF_STR_FMT(bucket),
+                     out->nsegments, (long long)nseg);
             rc = CF_EIO;
         }
     }
@@ -1264,8 +1265,7 @@ static cf_rc obj_write(conn *c, const cf_object_info *obj, const cf_put_cond *co
                        ARGS(A_TEXT(obj->bucket), A_BLOB(obj->key), A_INT(u64_to_db(obj->size)),
                             A_TEXT(obj->etag), A_INT(obj->mtime_ms),
                             idlen ? A_TEXT(cf_str_make(obj->blob_id, idlen)) : A_NULL,
-                            body_inline || obj->inline_body.len ? A_BLOB(obj->inline_body)
-                                                                : A_NULL,
+                            body_inline || obj->inline_body.len ? A_BLOB(obj->inline_body) : A_NULL,
                             headers_arg(hdr), A_INT(obj->nsegments)));
     for (i = 0; rc == CF_OK && i < obj->nsegments; i++) {
         const cf_segment *s = &obj->segments[i];
@@ -1434,7 +1434,7 @@ static cf_rc ls_start(lister *l, bool marker_inclusive)
 /* Sorts the key the scan stands on: LS_END when the page is done (past the prefix; or full,
  * then truncated); LS_JUMP when the key falls under a common prefix (taken now unless an
  * earlier page had it; the scan must then restart at l->seek); LS_ITEM for an item, which
- * the caller takes and records with ls_took. On failure, LS_END with *rc set. */
+ * the caller takes. On failure, LS_END with *rc set. */
 static int ls_key(lister *l, cf_str key, cf_rc *rc)
 {
     ptrdiff_t d;
@@ -1468,90 +1468,117 @@ static int ls_key(lister *l, cf_str key, cf_rc *rc)
     return prefix_successor(cp, &l->seek, rc) ? LS_JUMP : LS_END;
 }
 
-static void ls_took(lister *l, cf_str key)
+/* Whether the scan should pass over the row it stands on (already listed). */
+typedef bool (*listed_fn)(sqlite3_stmt *st, const void *ctx);
+
+/* The items a listing returns: elem bytes each, read by fn, with cf_str members bucket and
+ * key at these offsets. */
+typedef struct ls_items {
+    size_t elem, bucket_off, key_off;
+    row_fn fn;
+} ls_items;
+
+/* Scans a page of bucket into an arena array. Statement id takes ?1 the bucket and ?2 the
+ * seek key and gives rows in key order, the key in column 0; rows that listed (if given)
+ * accepts are passed over. */
+static cf_rc ls_page(conn *c, lister *l, int id, cf_str bucket, bool marker_inclusive,
+                     const ls_items *it, listed_fn listed, const void *ctx, void **items, size_t *n)
 {
-    l->last = key;
-    l->n++;
+    sqlite3_stmt *st = NULL;
+    char *v = NULL, *item;
+    size_t cap = 0, len = 0;
+    bool row = false;
+    cf_str bcopy = cf_arena_str(l->a, bucket);
+    cf_rc rc = bcopy.p ? ls_start(l, marker_inclusive) : CF_ENOMEM;
+
+    *items = NULL;
+    *n = 0;
+    if (rc == CF_OK && !(st = query(c, id, ARGS(A_TEXT(bucket)))))
+        rc = CF_EIO;
+    if (rc != CF_OK)
+        return rc;
+    bind_blob_copy(st, 2, l->seek.p, l->seek.len);
+    while ((rc = step_row(c, st, &row)) == CF_OK && row) {
+        int k;
+        if (listed && listed(st, ctx))
+            continue;
+        k = ls_key(l, col_raw(st, 0), &rc);
+        if (k == LS_END)
+            break;
+        if (k == LS_JUMP) {
+            /* Restart the scan at the first key after the common prefix. */
+            sqlite3_reset(st);
+            bind_blob_copy(st, 2, l->seek.p, l->seek.len);
+            continue;
+        }
+        if (!(v = grow(l->a, v, len, &cap, it->elem))) {
+            rc = CF_ENOMEM;
+            break;
+        }
+        item = v + len * it->elem;
+        memset(item, 0, it->elem);
+        if ((rc = it->fn(st, l->a, item)) != CF_OK)
+            break;
+        memcpy(item + it->bucket_off, &bcopy, sizeof(bcopy));
+        l->last = *(const cf_str *)(item + it->key_off);
+        l->n++;
+        len++;
+    }
+    done(st);
+    *items = v;
+    *n = len;
+    return rc;
 }
 
-/* Restarts the scan st (its ?2 is the seek key) at l->seek. */
-static void ls_jump(lister *l, sqlite3_stmt *st)
+static cf_rc read_listed(sqlite3_stmt *st, cf_arena *a, void *item)
 {
-    sqlite3_reset(st);
-    bind_blob_copy(st, 2, l->seek.p, l->seek.len);
+    cf_object_info *o = item;
+    o->size = col_u64(st, 1);
+    o->mtime_ms = sqlite3_column_int64(st, 3);
+    col_blob_id(st, 4, o->blob_id);
+    o->inline_body = cf_str_make("", 0);
+    if (!col_str(st, 0, a, &o->key) || !col_str(st, 2, a, &o->etag))
+        return CF_ENOMEM;
+    return CF_OK;
+}
+
+static const ls_items object_items = {sizeof(cf_object_info), offsetof(cf_object_info, bucket),
+                                      offsetof(cf_object_info, key), read_listed};
+
+/* A listing's read snapshot (end it with end_read), in which the bucket must exist. */
+static cf_rc ls_begin(conn *c, cf_str bucket)
+{
+    cf_rc rc = begin_read(c);
+    return rc == CF_OK ? bucket_must_exist(c, bucket) : rc;
 }
 
 static cf_rc m_object_list(cf_meta *mm, cf_str bucket, const cf_list_params *p, cf_arena *a,
                            cf_list_result *out)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st = NULL;
     lister l = {.prefix = p->prefix,
                 .delimiter = p->delimiter,
                 .marker = p->start_after,
                 .max = p->max_keys,
                 .a = a};
-    size_t cap = 0;
-    cf_str bcopy;
-    bool row = false;
+    void *v = NULL;
     cf_rc rc;
 
     memset(out, 0, sizeof(*out));
-    cf_buf_init(&l.seek, SEEK_MAX);
     if (!c)
         return CF_EIO;
-    rc = begin_read(c);
-    if (rc == CF_OK)
-        rc = bucket_must_exist(c, bucket);
-    if (rc != CF_OK || p->max_keys == 0)
-        goto out;
-    bcopy = cf_arena_str(a, bucket);
-    rc = bcopy.p ? ls_start(&l, false) : CF_ENOMEM;
-    if (rc != CF_OK)
-        goto out;
-    if (!(st = query(c, ST_OBJ_LIST, ARGS(A_TEXT(bucket))))) {
-        rc = CF_EIO;
-        goto out;
+    cf_buf_init(&l.seek, SEEK_MAX);
+    rc = ls_begin(c, bucket);
+    if (rc == CF_OK && p->max_keys > 0) {
+        rc = ls_page(c, &l, ST_OBJ_LIST, bucket, false, &object_items, NULL, NULL, &v,
+                     &out->nobjects);
+        out->objects = v;
+        out->prefixes = l.prefixes;
+        out->nprefixes = l.nprefixes;
+        out->truncated = l.truncated;
+        if (l.truncated)
+            out->next_marker = l.last;
     }
-    bind_blob_copy(st, 2, l.seek.p, l.seek.len);
-
-    while ((rc = step_row(c, st, &row)) == CF_OK && row) {
-        cf_str key = col_raw(st, 0);
-        cf_object_info *o;
-        int k = ls_key(&l, key, &rc);
-        if (k == LS_END)
-            break;
-        if (k == LS_JUMP) {
-            ls_jump(&l, st);
-            continue;
-        }
-        out->objects = grow(a, out->objects, out->nobjects, &cap, sizeof(cf_object_info));
-        if (!out->objects) {
-            rc = CF_ENOMEM;
-            break;
-        }
-        o = &out->objects[out->nobjects];
-        memset(o, 0, sizeof(*o));
-        o->bucket = bcopy;
-        o->key = cf_arena_str(a, key);
-        o->size = col_u64(st, 1);
-        o->mtime_ms = sqlite3_column_int64(st, 3);
-        col_blob_id(st, 4, o->blob_id);
-        o->inline_body = cf_str_make("", 0);
-        if (!o->key.p || !col_str(st, 2, a, &o->etag)) {
-            rc = CF_ENOMEM;
-            break;
-        }
-        out->nobjects++;
-        ls_took(&l, o->key);
-    }
-    out->prefixes = l.prefixes;
-    out->nprefixes = l.nprefixes;
-    out->truncated = l.truncated;
-    if (l.truncated)
-        out->next_marker = l.last;
-out:
-    done(st);
     end_read(c);
     cf_buf_free(&l.seek);
     if (rc != CF_OK)
@@ -1660,8 +1687,8 @@ static cf_rc m_upload_get(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_
     memset(out, 0, sizeof(*out));
     if (!c)
         return CF_EIO;
-    rc = get_row(c, query(c, ST_UPLOAD_GET, ARGS(UPLOAD_ARGS(bucket, key, upload_id))),
-                 read_upload, a, out);
+    rc = get_row(c, query(c, ST_UPLOAD_GET, ARGS(UPLOAD_ARGS(bucket, key, upload_id))), read_upload,
+                 a, out);
     if (rc == CF_OK && !(out->bucket = cf_arena_str(a, bucket)).p)
         rc = CF_ENOMEM;
     if (rc != CF_OK)
@@ -1669,107 +1696,77 @@ static cf_rc m_upload_get(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_
     return rc;
 }
 
-/* Whether the upload the scan stands on, of the marker's key, came before the resume point:
- * at or before the marker upload in listing order or, if that one is gone, with an id not
- * above the marker (as S3 words it). */
-static bool upload_listed(sqlite3_stmt *st, const cf_upload_info *mark, bool mark_found,
-                          cf_str id_marker)
+/* Where a listing with both markers resumes within the marker key's uploads. */
+typedef struct upload_resume {
+    cf_str key, id;      /* the markers */
+    cf_upload_info mark; /* the marker upload, if it still exists */
+    bool found;
+} upload_resume;
+
+/* Whether the row is an upload of the marker key listed before the resume point: at or
+ * before the marker upload in listing order or, if that one is gone, with an id not above
+ * the marker (as S3 words it). */
+static bool upload_listed(sqlite3_stmt *st, const void *ctx)
 {
+    const upload_resume *r = ctx;
     int64_t ms = sqlite3_column_int64(st, 3);
     cf_str id = col_raw(st, 1);
-    if (!mark_found)
-        return cf_str_cmp(id, id_marker) <= 0;
-    return ms < mark->initiated_ms ||
-           (ms == mark->initiated_ms && cf_str_cmp(id, mark->upload_id) <= 0);
+    if (!cf_str_eq(col_raw(st, 0), r->key))
+        return false;
+    if (!r->found)
+        return cf_str_cmp(id, r->id) <= 0;
+    return ms < r->mark.initiated_ms ||
+           (ms == r->mark.initiated_ms && cf_str_cmp(id, r->mark.upload_id) <= 0);
 }
 
 /* ListMultipartUploads. Without an upload-id marker the key marker is exclusive; with one,
  * the marker key's uploads after that upload come first. */
-static cf_rc m_upload_list(cf_meta *mm, cf_str bucket, const cf_upload_list_params *p,
-                           cf_arena *a, cf_upload_list_result *out)
+static cf_rc m_upload_list(cf_meta *mm, cf_str bucket, const cf_upload_list_params *p, cf_arena *a,
+                           cf_upload_list_result *out)
 {
     conn *c = get_conn((msq *)mm);
-    sqlite3_stmt *st = NULL;
     lister l = {.prefix = p->prefix,
                 .delimiter = p->delimiter,
                 .marker = p->key_marker,
                 .max = p->max_uploads,
                 .a = a};
-    bool resume = p->key_marker.len && p->upload_id_marker.len, mark_found = false, row = false;
-    cf_upload_info mark;
-    size_t cap = 0;
-    cf_str bcopy;
+    upload_resume r = {.key = p->key_marker, .id = p->upload_id_marker};
+    bool resume = p->key_marker.len && p->upload_id_marker.len;
+    static const ls_items items = {sizeof(cf_upload_info), offsetof(cf_upload_info, bucket),
+                                   offsetof(cf_upload_info, key), read_upload};
+    void *v = NULL;
+    cf_upload_info *last;
     cf_rc rc;
 
     memset(out, 0, sizeof(*out));
-    memset(&mark, 0, sizeof(mark));
-    cf_buf_init(&l.seek, SEEK_MAX);
     if (!c)
         return CF_EIO;
-    rc = begin_read(c);
-    if (rc == CF_OK)
-        rc = bucket_must_exist(c, bucket);
+    cf_buf_init(&l.seek, SEEK_MAX);
+    rc = ls_begin(c, bucket);
     if (rc != CF_OK || p->max_uploads == 0)
         goto out;
     if (resume) {
-        rc = get_row(c,
-                     query(c, ST_UPLOAD_GET,
-                           ARGS(UPLOAD_ARGS(bucket, p->key_marker, p->upload_id_marker))),
-                     read_upload, a, &mark);
-        mark_found = rc == CF_OK;
+        rc = get_row(c, query(c, ST_UPLOAD_GET, ARGS(UPLOAD_ARGS(bucket, r.key, r.id))),
+                     read_upload, a, &r.mark);
+        r.found = rc == CF_OK;
         if (rc == CF_ENOTFOUND)
             rc = CF_OK;
     }
-    bcopy = cf_arena_str(a, bucket);
     if (rc == CF_OK)
-        rc = bcopy.p ? ls_start(&l, resume) : CF_ENOMEM;
-    if (rc != CF_OK)
-        goto out;
-    if (!(st = query(c, ST_UPLOAD_LIST, ARGS(A_TEXT(bucket))))) {
-        rc = CF_EIO;
-        goto out;
-    }
-    bind_blob_copy(st, 2, l.seek.p, l.seek.len);
-
-    while ((rc = step_row(c, st, &row)) == CF_OK && row) {
-        cf_str key = col_raw(st, 0);
-        cf_upload_info *u;
-        int k;
-        if (resume && cf_str_eq(key, p->key_marker) &&
-            upload_listed(st, &mark, mark_found, p->upload_id_marker))
-            continue;
-        k = ls_key(&l, key, &rc);
-        if (k == LS_END)
-            break;
-        if (k == LS_JUMP) {
-            ls_jump(&l, st);
-            continue;
-        }
-        out->uploads = grow(a, out->uploads, out->nuploads, &cap, sizeof(cf_upload_info));
-        if (!out->uploads) {
-            rc = CF_ENOMEM;
-            break;
-        }
-        u = &out->uploads[out->nuploads];
-        memset(u, 0, sizeof(*u));
-        rc = read_upload(st, a, u);
-        if (rc != CF_OK)
-            break;
-        u->bucket = bcopy;
-        out->nuploads++;
-        ls_took(&l, u->key);
-    }
+        rc = ls_page(c, &l, ST_UPLOAD_LIST, bucket, resume, &items, resume ? upload_listed : NULL,
+                     &r, &v, &out->nuploads);
+    out->uploads = v;
     out->prefixes = l.prefixes;
     out->nprefixes = l.nprefixes;
     out->truncated = l.truncated;
     if (l.truncated) {
         out->next_key_marker = l.last;
         /* The page ended on an upload (not a common prefix): resume after it. */
-        if (out->nuploads && l.last.p == out->uploads[out->nuploads - 1].key.p)
-            out->next_upload_id_marker = out->uploads[out->nuploads - 1].upload_id;
+        last = out->nuploads ? &out->uploads[out->nuploads - 1] : NULL;
+        if (last && l.last.p == last->key.p)
+            out->next_upload_id_marker = last->upload_id;
     }
 out:
-    done(st);
     end_read(c);
     cf_buf_free(&l.seek);
     if (rc != CF_OK)
@@ -1792,10 +1789,9 @@ static cf_rc m_part_put(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id
         return rc;
     rc = upload_must_exist(c, bucket, key, upload_id);
     if (rc == CF_OK) {
-        rc = get_row(c,
-                     query(c, ST_PART_BLOB,
-                           ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(p->number))),
-                     read_blob_id, NULL, old);
+        rc = get_row(
+            c, query(c, ST_PART_BLOB, ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(p->number))),
+            read_blob_id, NULL, old);
         if (rc == CF_ENOTFOUND)
             rc = CF_OK;
     }
@@ -1811,8 +1807,7 @@ static cf_rc m_part_put(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id
 
 /* CF_ENOTFOUND if the upload does not exist. */
 static cf_rc m_part_list(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_id, uint32_t after,
-                         uint32_t max, cf_arena *a, cf_part_info **out, size_t *n,
-                         bool *truncated)
+                         uint32_t max, cf_arena *a, cf_part_info **out, size_t *n, bool *truncated)
 {
     conn *c = get_conn((msq *)mm);
     void *v = NULL;
@@ -1828,11 +1823,11 @@ static cf_rc m_part_list(cf_meta *mm, cf_str bucket, cf_str key, cf_str upload_i
         rc = upload_must_exist(c, bucket, key, upload_id);
     /* One row more than asked tells whether more follow. */
     if (rc == CF_OK)
-        rc = get_rows(c,
-                      query(c, ST_PART_LIST,
-                            ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(after),
-                                 A_INT((int64_t)max + 1))),
-                      read_part, sizeof(cf_part_info), a, &v, n);
+        rc = get_rows(
+            c,
+            query(c, ST_PART_LIST,
+                  ARGS(UPLOAD_ARGS(bucket, key, upload_id), A_INT(after), A_INT((int64_t)max + 1))),
+            read_part, sizeof(cf_part_info), a, &v, n);
     end_read(c);
     if (rc != CF_OK) {
         *n = 0;

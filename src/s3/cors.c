@@ -10,15 +10,15 @@
 #include "core/log.h"
 #include "s3/s3_int.h"
 
-#define MAX_RULES 100
-#define MAX_ID 255
+#define MAX_RULES   100
+#define MAX_ID      255
 #define MAX_AGE_MAX 2147483647u
 #define DOC_OUT_MAX (8u << 20) /* a 1 MiB body, every byte escaped */
-#define JOIN_MAX (256u << 10)
-#define VARY "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
+#define JOIN_MAX    (256u << 10)
+#define VARY        "Origin, Access-Control-Request-Headers, Access-Control-Request-Method"
 #define DENIED                                                                                     \
-    "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "  \
-    "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "  \
+    "CORSResponse: This CORS request is not allowed. This is usually because the evalution of "    \
+    "Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers "    \
     "are not whitelisted by the resource's CORS spec."
 
 typedef struct str_list {
@@ -34,8 +34,8 @@ typedef struct cors_rule {
 } cors_rule;
 
 static const char *const allowed_methods[] = {"GET", "PUT", "POST", "DELETE", "HEAD"};
-static const char *const rule_elements[] = {"ID",           "AllowedOrigin", "AllowedMethod",
-                                            "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"};
+static const char *const rule_elements[] = {
+    "ID", "AllowedOrigin", "AllowedMethod", "AllowedHeader", "ExposeHeader", "MaxAgeSeconds"};
 
 /* Text content without XML white space at either end. */
 static cf_str xml_trim(cf_str s)
@@ -75,8 +75,7 @@ static cf_s3err collect(cf_arena *a, const cf_xml_node *rule, const char *name, 
     return CF_S3_OK;
 }
 
-static cf_s3err parse_rule(cf_arena *a, const cf_xml_node *rn, cors_rule *r, char *msg,
-                           size_t cap)
+static cf_s3err parse_rule(cf_arena *a, const cf_xml_node *rn, cors_rule *r, char *msg, size_t cap)
 {
     cf_s3err e;
     for (const cf_xml_node *c = rn->child; c != NULL; c = c->next) {
@@ -354,8 +353,7 @@ static void add_joined(cf_s3_req *q, const char *name, const str_list *l)
 }
 
 /* The headers a matching rule grants (want: a preflight's requested headers, or NULL). */
-static void grant(cf_s3_req *q, const cors_rule *r, cf_str pat, cf_str origin,
-                  const str_list *want)
+static void grant(cf_s3_req *q, const cors_rule *r, cf_str pat, cf_str origin, const str_list *want)
 {
     /* "*" answers "*" and so cannot carry credentials; a named origin is echoed. */
     bool any = cf_str_eq_c(pat, "*");
@@ -389,8 +387,7 @@ static cf_s3err load_rules(cf_s3_req *q, cors_rule **rules, size_t *n)
     if (e == CF_S3_InternalError)
         return e;
     if (e != CF_S3_OK) {
-        cf_error("s3: the stored CORS configuration of %.*s does not parse",
-                 CF_STR_FMT(q->bucket));
+        cf_error("s3: the stored CORS configuration of %.*s does not parse", CF_STR_FMT(q->bucket));
         return CF_S3_InternalError;
     }
     return CF_S3_OK;

@@ -18,14 +18,14 @@
 #include "s3/lifecycle.h"
 #include "s3/s3_int.h"
 
-#define MAX_RULES 1000
-#define MAX_ID 255
-#define MAX_SIZE_FILTER 1099511627776000ull
-#define MAX_INT32 2147483647u
-#define DAY_MS 86400000LL
-#define DOC_OUT_MAX (16u << 20)
-#define PAGE 1000
-#define MAX_UPLOAD_ID 1024
+#define MAX_RULES         1000
+#define MAX_ID            255
+#define MAX_SIZE_FILTER   1099511627776000ull
+#define MAX_INT32         2147483647u
+#define DAY_MS            86400000LL
+#define DOC_OUT_MAX       (16u << 20)
+#define PAGE              1000
+#define MAX_UPLOAD_ID     1024
 #define FIRST_SWEEP_MAX_S 60
 
 enum filter_kind { F_NONE, F_EMPTY, F_PREFIX, F_TAG, F_AND, F_GT, F_LT };
@@ -56,10 +56,10 @@ typedef struct perr {
     char msg[512];
 } perr;
 
-static cf_s3err fail(perr *pe, cf_s3err e, const char *fmt, ...)
+static cf_s3err refuse(perr *pe, cf_s3err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static cf_s3err fail(perr *pe, cf_s3err e, const char *fmt, ...)
+static cf_s3err refuse(perr *pe, cf_s3err e, const char *fmt, ...)
 {
     va_list ap;
     pe->e = e;
@@ -74,7 +74,7 @@ static cf_s3err fail(perr *pe, cf_s3err e, const char *fmt, ...)
 
 static cf_s3err malformed(perr *pe)
 {
-    return fail(pe, CF_S3_MalformedXML, NULL);
+    return refuse(pe, CF_S3_MalformedXML, NULL);
 }
 
 /* ---- parsing ---- */
@@ -129,11 +129,11 @@ static cf_s3err positive(const cf_xml_node *n, uint32_t *out, perr *pe, const ch
     if (!leaf(n, &t))
         return malformed(pe);
     if (t.len > 1 && t.p[0] == '-' && cf_str_to_u64(cf_str_sub(t, 1, t.len), &v))
-        return fail(pe, CF_S3_InvalidArgument, "%s must be a positive integer", what);
+        return refuse(pe, CF_S3_InvalidArgument, "%s must be a positive integer", what);
     if (!cf_str_to_u64(t, &v) || v > MAX_INT32)
         return malformed(pe);
     if (v == 0)
-        return fail(pe, CF_S3_InvalidArgument, "%s must be a positive integer", what);
+        return refuse(pe, CF_S3_InvalidArgument, "%s must be a positive integer", what);
     *out = (uint32_t)v;
     return CF_S3_OK;
 }
@@ -155,7 +155,7 @@ static cf_s3err parse_date(const cf_xml_node *n, int64_t *ms, perr *pe)
     if (!cf_time_parse_iso8601(cf_str_c(buf), ms))
         return malformed(pe);
     if (*ms % DAY_MS != 0)
-        return fail(pe, CF_S3_InvalidArgument, "'Date' must be at midnight GMT");
+        return refuse(pe, CF_S3_InvalidArgument, "'Date' must be at midnight GMT");
     return CF_S3_OK;
 }
 
@@ -195,9 +195,9 @@ static cf_s3err parse_tag(const cf_xml_node *n, cf_kv *out, perr *pe)
     out->name = k->text;
     out->value = v != NULL ? v->text : CF_STR("");
     if (out->name.len == 0 || !cf_utf8_valid(out->name) || units(out->name) > 128)
-        return fail(pe, CF_S3_InvalidTag, "The TagKey you have provided is invalid");
+        return refuse(pe, CF_S3_InvalidTag, "The TagKey you have provided is invalid");
     if (!cf_utf8_valid(out->value) || units(out->value) > 256)
-        return fail(pe, CF_S3_InvalidTag, "The TagValue you have provided is invalid");
+        return refuse(pe, CF_S3_InvalidTag, "The TagValue you have provided is invalid");
     return CF_S3_OK;
 }
 
@@ -207,7 +207,7 @@ static cf_s3err parse_predicates(cf_arena *a, const cf_xml_node *n, lc_rule *r, 
     size_t nt = cf_xml_count(n, "Tag"), i = 0;
     cf_s3err e;
     if (nt > 0 && (r->tags = cf_arena_alloc(a, nt * sizeof *r->tags)) == NULL)
-        return fail(pe, CF_S3_InternalError, NULL);
+        return refuse(pe, CF_S3_InternalError, NULL);
     for (const cf_xml_node *c = n->child; c != NULL; c = c->next) {
         if (cf_str_eq_c(c->name, "Prefix")) {
             r->has_prefix = true;
@@ -231,24 +231,24 @@ static cf_s3err parse_predicates(cf_arena *a, const cf_xml_node *n, lc_rule *r, 
     for (size_t x = 0; x < i; x++)
         for (size_t y = x + 1; y < i; y++)
             if (cf_str_eq(r->tags[x].name, r->tags[y].name))
-                return fail(pe, CF_S3_InvalidRequest, "Duplicate Tag Keys are not allowed.");
+                return refuse(pe, CF_S3_InvalidRequest, "Duplicate Tag Keys are not allowed.");
     if (r->has_gt && r->gt > MAX_SIZE_FILTER)
-        return fail(pe, CF_S3_InvalidRequest,
-                    "'ObjectSizeGreaterThan' should be between 0 and %llu.", MAX_SIZE_FILTER);
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "'ObjectSizeGreaterThan' should be between 0 and %llu.", MAX_SIZE_FILTER);
     if (r->has_lt && (r->lt == 0 || r->lt > MAX_SIZE_FILTER))
-        return fail(pe, CF_S3_InvalidRequest,
-                    "'ObjectSizeLessThan' should be between 1 and %llu.", MAX_SIZE_FILTER);
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "'ObjectSizeLessThan' should be between 1 and %llu.", MAX_SIZE_FILTER);
     if (r->has_gt && r->has_lt && r->gt >= r->lt)
-        return fail(pe, CF_S3_InvalidRequest,
-                    "'ObjectSizeLessThan' has to be a value greater than "
-                    "'ObjectSizeGreaterThan'.");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "'ObjectSizeLessThan' has to be a value greater than "
+                      "'ObjectSizeGreaterThan'.");
     return CF_S3_OK;
 }
 
 static cf_s3err parse_filter(cf_arena *a, const cf_xml_node *f, lc_rule *r, perr *pe)
 {
-    static const char *const fnames[] = {"Prefix", "Tag", "And", "ObjectSizeGreaterThan",
-                                         "ObjectSizeLessThan", NULL};
+    static const char *const fnames[] = {
+        "Prefix", "Tag", "And", "ObjectSizeGreaterThan", "ObjectSizeLessThan", NULL};
     static const char *const anames[] = {"Prefix", "Tag", "ObjectSizeGreaterThan",
                                          "ObjectSizeLessThan", NULL};
     const cf_xml_node *c = f->child;
@@ -268,8 +268,8 @@ static cf_s3err parse_filter(cf_arena *a, const cf_xml_node *f, lc_rule *r, perr
         r->filter = F_AND;
         return parse_predicates(a, c, r, pe);
     }
-    r->filter = cf_str_eq_c(c->name, "Prefix") ? F_PREFIX
-                : cf_str_eq_c(c->name, "Tag")  ? F_TAG
+    r->filter = cf_str_eq_c(c->name, "Prefix")                  ? F_PREFIX
+                : cf_str_eq_c(c->name, "Tag")                   ? F_TAG
                 : cf_str_eq_c(c->name, "ObjectSizeGreaterThan") ? F_GT
                                                                 : F_LT;
     return parse_predicates(a, f, r, pe);
@@ -315,8 +315,9 @@ static cf_s3err parse_nve(const cf_xml_node *x, lc_rule *r, perr *pe)
     if (!children_ok(x, names, NULL) || d == NULL)
         return malformed(pe);
     r->has_nve = true;
-    if ((e = positive(d, &r->nve_days, pe, "'NoncurrentDays' for NoncurrentVersionExpiration "
-                                           "action")) != CF_S3_OK)
+    if ((e = positive(d, &r->nve_days, pe,
+                      "'NoncurrentDays' for NoncurrentVersionExpiration "
+                      "action")) != CF_S3_OK)
         return e;
     if (nv != NULL &&
         (e = positive(nv, &r->nve_newer, pe,
@@ -349,10 +350,11 @@ static cf_s3err parse_rule(cf_arena *a, const cf_xml_node *rn, lc_rule *r, perr 
     memset(r, 0, sizeof *r);
     r->prefix = CF_STR("");
     for (const cf_xml_node *c = rn->child; c != NULL; c = c->next)
-        if (cf_str_eq_c(c->name, "Transition") || cf_str_eq_c(c->name, "NoncurrentVersionTransition"))
-            return fail(pe, CF_S3_NotImplemented,
-                        "Lifecycle transitions are not implemented: coffer has one storage "
-                        "class.");
+        if (cf_str_eq_c(c->name, "Transition") ||
+            cf_str_eq_c(c->name, "NoncurrentVersionTransition"))
+            return refuse(pe, CF_S3_NotImplemented,
+                          "Lifecycle transitions are not implemented: coffer has one storage "
+                          "class.");
     if (!children_ok(rn, names, NULL) || st == NULL || !leaf(st, &t))
         return malformed(pe);
     if (cf_str_eq_c(t, "Enabled"))
@@ -363,8 +365,8 @@ static cf_s3err parse_rule(cf_arena *a, const cf_xml_node *rn, lc_rule *r, perr 
     if (id != NULL && !leaf(id, &r->id))
         return malformed(pe);
     if (r->id.len > MAX_ID)
-        return fail(pe, CF_S3_InvalidArgument, "ID length should not exceed allowed limit of %d",
-                    MAX_ID);
+        return refuse(pe, CF_S3_InvalidArgument, "ID length should not exceed allowed limit of %d",
+                      MAX_ID);
     if ((px == NULL) == (fl == NULL))
         return malformed(pe);
     if (px != NULL) {
@@ -392,22 +394,23 @@ static cf_s3err parse_rule(cf_arena *a, const cf_xml_node *rn, lc_rule *r, perr 
             return e;
     }
     if (!r->has_exp && !r->has_nve && !r->has_abort)
-        return fail(pe, CF_S3_InvalidRequest, "At least one action needs to be specified in a rule");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "At least one action needs to be specified in a rule");
     if (r->has_abort && r->ntags > 0)
-        return fail(pe, CF_S3_InvalidRequest,
-                    "AbortIncompleteMultipartUpload cannot be specified with Tags.");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "AbortIncompleteMultipartUpload cannot be specified with Tags.");
     if (r->has_abort && (r->has_gt || r->has_lt))
-        return fail(pe, CF_S3_InvalidRequest,
-                    "AbortIncompleteMultipartUpload cannot be specified with Object Size.");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "AbortIncompleteMultipartUpload cannot be specified with Object Size.");
     if (r->has_eodm && r->ntags > 0)
-        return fail(pe, CF_S3_InvalidRequest,
-                    "ExpiredObjectDeleteMarker cannot be specified with Tags.");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "ExpiredObjectDeleteMarker cannot be specified with Tags.");
     if (r->has_eodm && (r->has_gt || r->has_lt))
-        return fail(pe, CF_S3_InvalidRequest,
-                    "ExpiredObjectDeleteMarker cannot be specified with Object Size.");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "ExpiredObjectDeleteMarker cannot be specified with Object Size.");
     if (r->filter == F_NONE && r->nve_newer > 0)
-        return fail(pe, CF_S3_InvalidRequest,
-                    "NewerNoncurrentVersions element can only be used in Lifecycle V2.");
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "NewerNoncurrentVersions element can only be used in Lifecycle V2.");
     return CF_S3_OK;
 }
 
@@ -442,11 +445,11 @@ static cf_s3err check_overlaps(const lc_rule *rs, size_t n, perr *pe)
                               : x->has_abort && y->has_abort ? "AbortIncompleteMultipartUpload"
                                                              : NULL;
             if (act != NULL)
-                return fail(pe, CF_S3_InvalidRequest,
-                            "Found overlapping prefixes '%.*s' and '%.*s' for same action type "
-                            "'%s'",
-                            CF_STR_FMT(cf_str_sub(x->prefix, 0, 100)),
-                            CF_STR_FMT(cf_str_sub(y->prefix, 0, 100)), act);
+                return refuse(pe, CF_S3_InvalidRequest,
+                              "Found overlapping prefixes '%.*s' and '%.*s' for same action type "
+                              "'%s'",
+                              CF_STR_FMT(cf_str_sub(x->prefix, 0, 100)),
+                              CF_STR_FMT(cf_str_sub(y->prefix, 0, 100)), act);
         }
     return CF_S3_OK;
 }
@@ -459,7 +462,7 @@ static cf_s3err parse_config(cf_arena *a, cf_str body, lc_rule **out, size_t *no
     size_t n = 0, i = 0;
     cf_s3err e = cf_xml_parse(a, body, &root);
     if (e != CF_S3_OK)
-        return fail(pe, e, NULL);
+        return refuse(pe, e, NULL);
     if (!cf_str_eq_c(root->name, "LifecycleConfiguration"))
         return malformed(pe);
     for (const cf_xml_node *c = root->child; c != NULL; c = c->next) {
@@ -470,31 +473,31 @@ static cf_s3err parse_config(cf_arena *a, cf_str body, lc_rule **out, size_t *no
     if (n == 0)
         return malformed(pe);
     if (n > MAX_RULES)
-        return fail(pe, CF_S3_InvalidRequest,
-                    "The number of lifecycle rules must not exceed the allowed limit of %d "
-                    "rules.",
-                    MAX_RULES);
+        return refuse(pe, CF_S3_InvalidRequest,
+                      "The number of lifecycle rules must not exceed the allowed limit of %d "
+                      "rules.",
+                      MAX_RULES);
     rs = cf_arena_alloc(a, n * sizeof *rs);
     if (rs == NULL)
-        return fail(pe, CF_S3_InternalError, NULL);
+        return refuse(pe, CF_S3_InternalError, NULL);
     for (const cf_xml_node *c = root->child; c != NULL; c = c->next, i++) {
         if ((e = parse_rule(a, c, &rs[i], pe)) != CF_S3_OK)
             return e;
         /* The two forms cannot be mixed: the message names the one that came second. */
         if (i > 0 && (rs[i].filter == F_NONE) != (rs[0].filter == F_NONE))
-            return fail(pe, CF_S3_InvalidRequest, "%s",
-                        rs[i].filter == F_NONE
-                            ? "Base level prefix cannot be used in Lifecycle V2, prefixes are "
-                              "only supported in the Filter."
-                            : "Filter element can only be used in Lifecycle V2.");
+            return refuse(pe, CF_S3_InvalidRequest, "%s",
+                          rs[i].filter == F_NONE
+                              ? "Base level prefix cannot be used in Lifecycle V2, prefixes are "
+                                "only supported in the Filter."
+                              : "Filter element can only be used in Lifecycle V2.");
         if (rs[i].id.len == 0 && !make_id(a, &rs[i].id))
-            return fail(pe, CF_S3_InternalError, NULL);
+            return refuse(pe, CF_S3_InternalError, NULL);
     }
     for (i = 0; i < n; i++)
         for (size_t j = i + 1; j < n; j++)
             if (cf_str_eq(rs[i].id, rs[j].id))
-                return fail(pe, CF_S3_InvalidArgument,
-                            "Rule ID must be unique. Found same ID for more than one rule");
+                return refuse(pe, CF_S3_InvalidArgument,
+                              "Rule ID must be unique. Found same ID for more than one rule");
     if (rs[0].filter == F_NONE && (e = check_overlaps(rs, n, pe)) != CF_S3_OK)
         return e;
     *out = rs;
@@ -686,7 +689,8 @@ static bool has_tags(const lc_rule *r, cf_arena *a, const cf_object_info *o)
     for (size_t i = 0; i < r->ntags; i++) {
         bool found = false;
         for (size_t j = 0; j < n && !found; j++)
-            found = cf_str_eq(t[j].name, r->tags[i].name) && cf_str_eq(t[j].value, r->tags[i].value);
+            found =
+                cf_str_eq(t[j].name, r->tags[i].name) && cf_str_eq(t[j].value, r->tags[i].value);
         if (!found)
             return false;
     }
@@ -829,8 +833,8 @@ static void abort_uploads(sweep *sw, cf_str bucket, const lc_rule *r)
             if (rc == CF_OK) {
                 sw->aborted++;
                 any = true;
-                cf_debug("lifecycle: aborted upload %.*s of %.*s/%.*s",
-                         CF_STR_FMT(u->upload_id), CF_STR_FMT(bucket), CF_STR_FMT(u->key));
+                cf_debug("lifecycle: aborted upload %.*s of %.*s/%.*s", CF_STR_FMT(u->upload_id),
+                         CF_STR_FMT(bucket), CF_STR_FMT(u->key));
             } else if (rc != CF_ENOTFOUND) {
                 sw->failed++;
             }

@@ -264,6 +264,8 @@ void cf_s3_delete_bucket_tagging(cf_s3_req *q);
 /* A request's x-amz-tagging header validated (InvalidArgument, InvalidTag, BadRequest) and
  * authorized (s3:PutObjectTagging) into its stored form (arena); answers the error itself. */
 cf_s3err cf_s3_tagging_header(cf_s3_req *q, cf_str value, cf_str *stored);
+/* The same from a <Tagging> document (POST Object's tagging field): MalformedXML too. */
+cf_s3err cf_s3_tagging_xml(cf_s3_req *q, cf_str xml, cf_str *stored);
 /* CopyObject's x-amz-tagging-directive: rebuilds *hs (arena) with the source's tags (COPY,
  * the default) or the request's (REPLACE) in place of any others; answers errors itself. */
 cf_s3err cf_s3_tagging_for_copy(cf_s3_req *q, const cf_object_info *src, cf_header **hs,

@@ -10,12 +10,12 @@
 
 #define OBJECT_MAX_TAGS 10
 #define BUCKET_MAX_TAGS 50
-#define KEY_MAX_UNITS 128
+#define KEY_MAX_UNITS   128
 #define VALUE_MAX_UNITS 256
-#define ENCODED_MAX (64u << 10)
-#define HEADER_NAME "x-amz-tagging"
+#define ENCODED_MAX     (64u << 10)
+#define HEADER_NAME     "x-amz-tagging"
 #define BAD_HEADER                                                                                 \
-    "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters " \
+    "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters "   \
     "without tag name duplicates."
 
 /* ---- validation ---- */
@@ -107,10 +107,10 @@ static cf_s3err check_set(cf_s3_req *q, cf_kv *t, size_t n, bool bucket)
 
 /* <Tagging><TagSet><Tag><Key/><Value/></Tag>...</TagSet></Tagging>, keys and values as
  * written (spaces included). MalformedXML for anything else; answers the error itself. */
-static cf_s3err parse_tagging(cf_s3_req *q, cf_kv **out, size_t *nout)
+static cf_s3err parse_tagging(cf_s3_req *q, cf_str body, cf_kv **out, size_t *nout)
 {
     cf_xml_node *root = NULL;
-    cf_s3err e = cf_xml_parse(q->arena, cf_buf_str(&q->body), &root);
+    cf_s3err e = cf_xml_parse(q->arena, body, &root);
     const cf_xml_node *set;
     size_t n = 0, i = 0;
     cf_kv *t = NULL;
@@ -123,8 +123,7 @@ static cf_s3err parse_tagging(cf_s3_req *q, cf_kv **out, size_t *nout)
     set = root->child;
     for (const cf_xml_node *c = set->child; c != NULL; c = c->next) {
         if (!cf_str_eq_c(c->name, "Tag") || cf_xml_count(c, "Key") != 1 ||
-            cf_xml_count(c, "Value") != 1 || c->child->next == NULL ||
-            c->child->next->next != NULL)
+            cf_xml_count(c, "Value") != 1 || c->child->next == NULL || c->child->next->next != NULL)
             goto fail;
         n++;
     }
@@ -286,6 +285,23 @@ cf_s3err cf_s3_tagging_header(cf_s3_req *q, cf_str value, cf_str *stored)
     return CF_S3_OK;
 }
 
+cf_s3err cf_s3_tagging_xml(cf_s3_req *q, cf_str xml, cf_str *stored)
+{
+    cf_kv *t = NULL;
+    size_t n = 0;
+    cf_s3err e;
+    if ((e = parse_tagging(q, xml, &t, &n)) != CF_S3_OK ||
+        (e = check_set(q, t, n, false)) != CF_S3_OK)
+        return e;
+    if (n > 0 && !cf_s3_authorize(q, "s3:PutObjectTagging", q->bucket, q->key))
+        return CF_S3_AccessDenied;
+    if (!encode_set(q->arena, t, n, stored)) {
+        cf_s3_error(q, CF_S3_InternalError, "out of memory");
+        return CF_S3_InternalError;
+    }
+    return CF_S3_OK;
+}
+
 static cf_str stored_tags(const cf_object_info *o)
 {
     for (size_t i = 0; i < o->nheaders; i++)
@@ -308,8 +324,7 @@ static cf_header *without_tags(cf_arena *a, const cf_header *hs, size_t n, size_
     return out;
 }
 
-cf_s3err cf_s3_tagging_for_copy(cf_s3_req *q, const cf_object_info *src, cf_header **hs,
-                                size_t *n)
+cf_s3err cf_s3_tagging_for_copy(cf_s3_req *q, const cf_object_info *src, cf_header **hs, size_t *n)
 {
     cf_str dir = cf_http_header(q->http, "x-amz-tagging-directive");
     cf_str tags = stored_tags(src);
@@ -401,7 +416,8 @@ void cf_s3_put_object_tagging_complete(cf_s3_req *q)
     cf_kv *t = NULL;
     size_t n = 0;
     cf_str stored;
-    if (parse_tagging(q, &t, &n) != CF_S3_OK || check_set(q, t, n, false) != CF_S3_OK)
+    if (parse_tagging(q, cf_buf_str(&q->body), &t, &n) != CF_S3_OK ||
+        check_set(q, t, n, false) != CF_S3_OK)
         return;
     if (!encode_set(q->arena, t, n, &stored)) {
         cf_s3_error(q, CF_S3_InternalError, "out of memory");
@@ -462,7 +478,8 @@ void cf_s3_put_bucket_tagging_complete(cf_s3_req *q)
     cf_kv *t = NULL;
     size_t n = 0;
     cf_buf b;
-    if (parse_tagging(q, &t, &n) != CF_S3_OK || check_set(q, t, n, true) != CF_S3_OK)
+    if (parse_tagging(q, cf_buf_str(&q->body), &t, &n) != CF_S3_OK ||
+        check_set(q, t, n, true) != CF_S3_OK)
         return;
     /* An empty set removes the tags, as for objects. */
     if (n == 0) {

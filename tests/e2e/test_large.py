@@ -2,6 +2,7 @@
 (so that its peak memory can be read afterwards)."""
 import hashlib
 import os
+import time
 
 import pytest
 
@@ -73,10 +74,19 @@ def test_256mib_put_get(start_server):
         rss = peak_rss_kb(srv.proc.pid)
         assert rss is not None and rss < MAX_RSS_KB, "peak RSS %s KiB" % rss
     c.delete_object(Bucket="large", Key="big/object.bin")
-    leftovers = []
-    for dirpath, _, files in os.walk(srv.data_dir):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            if os.path.getsize(p) >= SIZE // 2:
-                leftovers.append(p)
+    # The garbage collector removes the blob in the background, soon after the delete.
+    deadline = time.monotonic() + 60
+    while True:
+        leftovers = []
+        for dirpath, _, files in os.walk(srv.data_dir):
+            for f in files:
+                p = os.path.join(dirpath, f)
+                try:
+                    if os.path.getsize(p) >= SIZE // 2:
+                        leftovers.append(p)
+                except FileNotFoundError:  # removed while we looked
+                    pass
+        if not leftovers or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert not leftovers, "a deleted object's blob remains: %s" % leftovers

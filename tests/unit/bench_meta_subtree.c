@@ -62,8 +62,8 @@ static void bench_page(cf_meta *m, const char *label, const char *root, const ch
         cf_arena *a = cf_arena_new(0);
         cf_cred_row *rows;
         double t0 = now_ms();
-        cf_rc rc = m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit, a, &rows,
-                                             &n);
+        cf_rc rc =
+            m->ops->cred_list_subtree(m, cf_str_c(root), cf_str_c(after), limit, a, &rows, &n);
         if (!a || rc != CF_OK) {
             fprintf(stderr, "list failed\n");
             exit(1);

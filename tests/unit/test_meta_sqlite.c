@@ -1939,8 +1939,7 @@ static void test_cred_subtree_random(void **state)
             continue; /* went with an earlier subtree */
         assert_int_equal(m->ops->cred_count(m, &before), CF_OK);
         for (i = 0; i < RF_N; i++)
-            if (ref_in(rf, r, i) &&
-                m->ops->cred_get(m, cf_str_c(rf->id[i]), f->a, &row) == CF_OK)
+            if (ref_in(rf, r, i) && m->ops->cred_get(m, cf_str_c(rf->id[i]), f->a, &row) == CF_OK)
                 want++;
         assert_int_equal(m->ops->cred_delete_subtree(m, cf_str_c(rf->id[r]), &deleted), CF_OK);
         assert_int_equal(deleted, want);
@@ -2182,8 +2181,8 @@ static void test_multipart_parts(void **state)
     /* The same id under another key is another upload. */
     assert_int_equal(new_upload(m, "bk", "other", "UP1", 1001), CF_OK);
 
-    assert_int_equal(
-        m->ops->upload_get(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP1"), f->a, &got), CF_OK);
+    assert_int_equal(m->ops->upload_get(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP1"), f->a, &got),
+                     CF_OK);
     assert_true(cf_str_eq_c(got.bucket, "bk"));
     assert_true(cf_str_eq_c(got.key, "big"));
     assert_true(cf_str_eq_c(got.upload_id, "UP1"));
@@ -2191,9 +2190,8 @@ static void test_multipart_parts(void **state)
     assert_int_equal(got.initiated_ms, 1000);
     assert_int_equal(got.nheaders, 2);
     assert_true(cf_str_eq_c(got.headers[1].value, "CRC32"));
-    assert_int_equal(
-        m->ops->upload_get(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP2"), f->a, &got),
-        CF_ENOTFOUND);
+    assert_int_equal(m->ops->upload_get(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP2"), f->a, &got),
+                     CF_ENOTFOUND);
     assert_int_equal(
         m->ops->upload_get(m, CF_STR("bk"), CF_STR("bigger"), CF_STR("UP1"), f->a, &got),
         CF_ENOTFOUND);
@@ -2228,8 +2226,8 @@ static void test_multipart_parts(void **state)
     gc_clear(m);
 
     /* Listing by pages. */
-    assert_int_equal(m->ops->part_list(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP1"), 0, 1000,
-                                       f->a, &parts, &n, &truncated),
+    assert_int_equal(m->ops->part_list(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP1"), 0, 1000, f->a,
+                                       &parts, &n, &truncated),
                      CF_OK);
     assert_int_equal(n, 13);
     assert_false(truncated);
@@ -2272,11 +2270,9 @@ static void test_multipart_parts(void **state)
 
     /* Uploads keep the bucket from being deleted. */
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("bk")), CF_ENOTEMPTY);
-    assert_int_equal(
-        m->ops->upload_abort(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP1")), CF_OK);
+    assert_int_equal(m->ops->upload_abort(m, CF_STR("bk"), CF_STR("big"), CF_STR("UP1")), CF_OK);
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("bk")), CF_ENOTEMPTY);
-    assert_int_equal(
-        m->ops->upload_abort(m, CF_STR("bk"), CF_STR("other"), CF_STR("UP1")), CF_OK);
+    assert_int_equal(m->ops->upload_abort(m, CF_STR("bk"), CF_STR("other"), CF_STR("UP1")), CF_OK);
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("bk")), CF_OK);
 }
 
@@ -2306,8 +2302,7 @@ static void test_multipart_abort(void **state)
         assert_true(referenced(m, id));
     }
     assert_int_equal(nq, 5);
-    assert_int_equal(m->ops->upload_abort(m, CF_STR("bk"), CF_STR("k"), CF_STR("U")),
-                     CF_ENOTFOUND);
+    assert_int_equal(m->ops->upload_abort(m, CF_STR("bk"), CF_STR("k"), CF_STR("U")), CF_ENOTFOUND);
     assert_int_equal(put_part(m, "bk", "k", "U", part_n(1, 700, 1)), CF_ENOTFOUND);
     assert_int_equal(m->ops->upload_abort(m, CF_STR("bk"), CF_STR("k2"), CF_STR("V")),
                      CF_ENOTFOUND);
@@ -2499,15 +2494,14 @@ static void test_complete_races_abort(void **state)
                 assert_int_equal(gc_has(m, p[i].blob_id, NULL), !completed);
             }
             if (completed) {
-                assert_int_equal(
-                    m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got), CF_OK);
+                assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got),
+                                 CF_OK);
                 assert_int_equal(got.nsegments, 2);
                 assert_string_equal(got.segments[1].blob_id, p[1].blob_id);
-                assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), NULL),
-                                 CF_OK);
+                assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), NULL), CF_OK);
             } else {
-                assert_int_equal(
-                    m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got), CF_ENOTFOUND);
+                assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got),
+                                 CF_ENOTFOUND);
             }
         }
         gc_clear(m);
@@ -2522,8 +2516,7 @@ static void test_complete_races_abort(void **state)
 static const char *uploads_s(fixture *f, const char *bk, const char *prefix, const char *delim,
                              const char *km, const char *um, uint32_t max)
 {
-    cf_upload_list_params p = {cf_str_c(prefix), cf_str_c(delim), cf_str_c(km), cf_str_c(um),
-                               max};
+    cf_upload_list_params p = {cf_str_c(prefix), cf_str_c(delim), cf_str_c(km), cf_str_c(um), max};
     cf_upload_list_result r;
     cf_buf b;
     size_t i = 0, j = 0;
@@ -2532,8 +2525,8 @@ static const char *uploads_s(fixture *f, const char *bk, const char *prefix, con
     assert_int_equal(f->m->ops->upload_list(f->m, cf_str_c(bk), &p, f->a, &r), CF_OK);
     cf_buf_init(&b, 0);
     while (i < r.nuploads || j < r.nprefixes) {
-        bool up = j >= r.nprefixes ||
-                  (i < r.nuploads && cf_str_cmp(r.uploads[i].key, r.prefixes[j]) < 0);
+        bool up =
+            j >= r.nprefixes || (i < r.nuploads && cf_str_cmp(r.uploads[i].key, r.prefixes[j]) < 0);
         if (b.len)
             cf_buf_append_ch(&b, ',');
         if (up) {
@@ -2617,7 +2610,7 @@ static void test_upload_list(void **state)
     assert_string_equal(uploads_s(f, "bk", "", "", "", "", 100),
                         "a:u2,a:u0,a:u1,a/1:x1,a/2:x2,b:y1,b/c/d:z1,b/c/d:z2,c:w1|F||");
     assert_string_equal(uploads_s(f, "bk", "", "/", "", "", 100), "a:u2,a:u0,a:u1,[a/],b:y1,"
-                                                                   "[b/],c:w1|F||");
+                                                                  "[b/],c:w1|F||");
     assert_string_equal(uploads_s(f, "bk", "a/", "", "", "", 100), "a/1:x1,a/2:x2|F||");
     assert_string_equal(uploads_s(f, "bk", "b", "/", "", "", 100), "b:y1,[b/]|F||");
     assert_string_equal(uploads_s(f, "bk", "b/", "/", "", "", 100), "[b/c/]|F||");
@@ -2673,8 +2666,7 @@ static void test_bucket_docs(void **state)
     cf_bucket_info b = bucket("bk");
     cf_str doc;
 
-    assert_int_equal(m->ops->bucket_doc_put(m, CF_STR("bk"), "cors", CF_STR("<x/>")),
-                     CF_ENOTFOUND);
+    assert_int_equal(m->ops->bucket_doc_put(m, CF_STR("bk"), "cors", CF_STR("<x/>")), CF_ENOTFOUND);
     assert_int_equal(m->ops->bucket_doc_delete(m, CF_STR("bk"), "cors"), CF_ENOTFOUND);
     assert_int_equal(m->ops->bucket_doc_get(m, CF_STR("bk"), "cors", f->a, &doc), CF_ENOTFOUND);
     assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
@@ -2682,8 +2674,8 @@ static void test_bucket_docs(void **state)
     assert_int_equal(m->ops->bucket_doc_delete(m, CF_STR("bk"), "cors"), CF_OK);
     assert_int_equal(
         m->ops->bucket_doc_put(m, CF_STR("bk"), "cors", CF_STR("<CORSConfiguration/>")), CF_OK);
-    assert_int_equal(
-        m->ops->bucket_doc_put(m, CF_STR("bk"), "lifecycle", (cf_str){"a\0b", 3}), CF_OK);
+    assert_int_equal(m->ops->bucket_doc_put(m, CF_STR("bk"), "lifecycle", (cf_str){"a\0b", 3}),
+                     CF_OK);
     assert_int_equal(m->ops->bucket_doc_get(m, CF_STR("bk"), "cors", f->a, &doc), CF_OK);
     assert_true(cf_str_eq_c(doc, "<CORSConfiguration/>"));
     assert_int_equal(doc.p[doc.len], '\0');
