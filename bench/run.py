@@ -84,8 +84,11 @@ CASES = [
 CASE_IDS = [c.id for c in CASES]
 
 
+_T0 = time.monotonic()
+
+
 def log(msg):
-    print(msg, flush=True)
+    print("%5.0fs %s" % (time.monotonic() - _T0, msg) if msg else "", flush=True)
 
 
 # ------------------------------------------------------------------ machine and processes
@@ -518,16 +521,16 @@ class Bench:
             if line.startswith("Error distribution"):
                 section = "error"
                 continue
-            m = re.match(r"\s+\[(\d+)\]\s+(\d+)", line)
+            m = re.match(r"\s+\[(\d+)\]\s+(\S+)", line)
             if not m:
                 continue
-            if section == "status":
+            if section == "status":  # "[200]  1234 responses"
                 code, n = int(m.group(1)), int(m.group(2))
                 if 200 <= code <= 299:
                     ok += n
                 else:
                     bad += n
-            elif section == "error":
+            elif section == "error":  # "[12]  Head http://...: connection reset"
                 bad += int(m.group(1))
         return {"requests": ok + bad, "seconds": total, "rate": (ok + bad) / total,
                 "p50_us": pct.get("50", 0) * 1e6, "p99_us": pct.get("99", 0) * 1e6,
@@ -728,7 +731,10 @@ class Pass:
     def stop(self):
         for s in self.servers:
             try:
+                t0 = time.monotonic()
                 s.stop()
+                if time.monotonic() - t0 > 2:
+                    log("%s took %.0f s to stop" % (s.name, time.monotonic() - t0))
             except Exception as e:  # keep stopping the others
                 log("stopping %s: %s" % (s.name, e))
 
@@ -778,7 +784,8 @@ class Pass:
         """PUT of fresh keys or DELETE of existing ones, each key once: the pool is sized from
         the last rate seen; a run that uses it up before its time is run again, larger."""
         key = (case.id, server.name)
-        rate = self.rates.get(key, case.guess)
+        # A DELETE goes about as fast as a PUT of the same size: better than a fixed guess.
+        rate = self.rates.get(key, self.rates.get(("put4k", server.name), case.guess))
         r = None
         for attempt in range(4):
             n = int(rate * seconds * 1.5) + 4 * case.conns
@@ -1127,11 +1134,13 @@ def main(argv):
                 current.run()
             finally:
                 current.stop()
+            t0 = time.monotonic()
             doc["results"] += current.results
             doc["memory"][mode] = current.memory
             doc["problems"][mode] = {"cofferd_log": current.coffer.log_problems()[:20],
                                      "nginx_log": current.nginx.log_problems()[:20]}
             shutil.rmtree(current.dir, ignore_errors=True)
+            log("[%s] pass cleaned up in %.0f s" % (mode, time.monotonic() - t0))
     except KeyboardInterrupt:
         log("bench: interrupted")
         return 130
@@ -1142,9 +1151,7 @@ def main(argv):
             shutil.rmtree(tmp, ignore_errors=True)
     doc["elapsed_s"] = round(time.monotonic() - started, 1)
 
-    log("")
-    log(table(doc["results"], args.keys))
-    log("")
+    print("\n" + table(doc["results"], args.keys) + "\n", flush=True)
     for mode, m in doc["memory"].items():
         log("cofferd --fsync %s: idle RSS %s MiB; RSS with %d idle keep-alive connections "
             "%s MiB; peak RSS (VmHWM) %s MiB"

@@ -1,7 +1,8 @@
 /* IAM policies: parser, evaluator, containment (cf_policy_within), ListBuckets filtering and
- * the credentials API's shorthand. Input: policy JSON, optionally followed by a NUL byte and
- * a request, one field a line: action, resource, source IP, time (ISO 8601 or epoch ms),
- * secure ("1"), s3:prefix, s3:delimiter, s3:max-keys (a missing line is an absent value).
+ * the credentials API's shorthand. Input: policy JSON (or two, split at a 0x1E byte, also
+ * compared with each other), optionally followed by a NUL byte and a request, one field a
+ * line: action, resource, source IP, time (ISO 8601 or epoch ms), secure ("1"), s3:prefix,
+ * s3:delimiter, s3:max-keys (a missing line is an absent value).
  *
  * When the JSON parses, it is evaluated against that request and a table of requests, and
  * compared with cf_policy_within both ways against fixed policies. Properties:
@@ -246,6 +247,22 @@ static void shorthand(cf_str json)
     cf_buf_free(&b);
 }
 
+/* Two policies from the input (split at a 0x1E byte): containment both ways. */
+static void pair(cf_arena *a, cf_str json, const cf_authz_req *given, uint32_t h)
+{
+    cf_str j1, j2;
+    cf_policy *p1 = NULL, *p2 = NULL;
+    cf_policy_error e;
+    if (!cf_str_cut(json, '\x1e', &j1, &j2))
+        return;
+    if (cf_policy_parse(a, j1, &p1, &e) != CF_OK || cf_policy_parse(a, j2, &p2, &e) != CF_OK)
+        return;
+    if (cf_policy_within(p1, p2, &e))
+        each_request(given, p1, p2, false, h);
+    if (cf_policy_within(p2, p1, &e))
+        each_request(given, p2, p1, false, h);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *nul = memchr(data, '\0', size);
@@ -264,6 +281,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     given = request_from(&in);
 
     shorthand(json);
+    pair(a, json, nul ? &given : NULL, h);
     if (cf_policy_parse(a, json, &p, &e) != CF_OK) {
         FUZZ_CHECK(memchr(e.field, '\0', sizeof(e.field)) != NULL);
         FUZZ_CHECK(memchr(e.message, '\0', sizeof(e.message)) != NULL);

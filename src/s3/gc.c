@@ -25,7 +25,7 @@ struct cf_s3_gc {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool wake;           /* a pass was asked for */
+    bool wake; /* a pass was asked for */
     bool stop;
     bool skipped;        /* the last pass left leased ids queued */
     cf_s3_lease *leases; /* doubly linked, newest first */
@@ -34,8 +34,8 @@ struct cf_s3_gc {
 typedef struct pass {
     cf_s3_gc *g;
     unsigned budget;
-    bool more;      /* the budget ran out: another pass follows at once */
-    bool skipped;   /* some id was leased */
+    bool more;    /* the budget ran out: another pass follows at once */
+    bool skipped; /* some id was leased */
     unsigned removed;
     unsigned failed;
 } pass;

@@ -14,18 +14,17 @@
 #include "s3/cond.h"
 #include "s3/s3_int.h"
 
-#define LIST_MAX 1000
+#define LIST_MAX        1000
 #define UPLOAD_ID_BYTES 24 /* 32 URL-safe characters */
-#define UPLOAD_ID_MAX 128
-#define CK_ALG_HEADER "x-amz-checksum-algorithm"
-#define CK_TYPE_HEADER "x-amz-checksum-type"
+#define UPLOAD_ID_MAX   128
+#define CK_ALG_HEADER   "x-amz-checksum-algorithm"
+#define CK_TYPE_HEADER  "x-amz-checksum-type"
 
 /* ---- shared ---- */
 
 static bool make_upload_id(char out[UPLOAD_ID_BYTES * 4 / 3 + 1])
 {
-    static const char b64url[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     uint8_t raw[UPLOAD_ID_BYTES];
     size_t o = 0;
     if (cf_random(raw, sizeof raw) != CF_OK)
@@ -69,8 +68,7 @@ static bool load_upload(cf_s3_req *q, cf_upload_info *u)
         rc = cf_meta_call(q->s3->meta, upload_get, q->bucket, q->key, id, q->arena, u);
     if (rc == CF_OK)
         return true;
-    cf_s3_error(q, rc == CF_ENOTFOUND ? upload_missing(q) : cf_s3_from_rc(rc, "upload read"),
-                NULL);
+    cf_s3_error(q, rc == CF_ENOTFOUND ? upload_missing(q) : cf_s3_from_rc(rc, "upload read"), NULL);
     return false;
 }
 
@@ -162,8 +160,8 @@ static void publish(cf_s3_req *q, const char *id)
 /* Commits a part whose blob is finished; discards the blob if that fails. */
 static cf_s3err commit_part(cf_s3_req *q, const cf_part_info *p)
 {
-    cf_rc rc = cf_meta_call(q->s3->meta, part_put, q->bucket, q->key,
-                            cf_s3_query(q, "uploadId"), p);
+    cf_rc rc =
+        cf_meta_call(q->s3->meta, part_put, q->bucket, q->key, cf_s3_query(q, "uploadId"), p);
     if (rc != CF_OK) {
         q->s3->blob->ops->discard(q->s3->blob, p->blob_id);
         return rc == CF_ENOTFOUND ? upload_missing(q) : cf_s3_from_rc(rc, "part commit");
@@ -294,12 +292,13 @@ void cf_s3_upload_part_begin(cf_s3_req *q)
     if (!part_checksum_alg_ok(q, st->alg))
         return;
     /* Clients may leave the part's checksum out; the upload's needs it all the same. */
-    if (st->alg != CF_CK_NONE && q->ck.alg == CF_CK_NONE && cf_ck_init(&st->own, st->alg) != CF_OK) {
+    if (st->alg != CF_CK_NONE && q->ck.alg == CF_CK_NONE &&
+        cf_ck_init(&st->own, st->alg) != CF_OK) {
         cf_s3_error(q, CF_S3_InternalError, NULL);
         return;
     }
-    uint64_t max = q->s3->max_object_size < CF_S3_MAX_PART_SIZE ? q->s3->max_object_size
-                                                                : CF_S3_MAX_PART_SIZE;
+    uint64_t max =
+        q->s3->max_object_size < CF_S3_MAX_PART_SIZE ? q->s3->max_object_size : CF_S3_MAX_PART_SIZE;
     cf_s3_stage_begin(q, &st->stage, max);
 }
 
@@ -416,8 +415,9 @@ void cf_s3_upload_part_copy(cf_s3_req *q)
         return;
     if (!cf_s3_parse_copy_source(q, cf_str_trim(cf_http_header(r, "x-amz-copy-source")), &sb,
                                  &sk)) {
-        cf_s3_error(q, CF_S3_InvalidArgument, "Copy Source must mention the source bucket and key: "
-                                              "sourcebucket/sourcekey");
+        cf_s3_error(q, CF_S3_InvalidArgument,
+                    "Copy Source must mention the source bucket and key: "
+                    "sourcebucket/sourcekey");
         return;
     }
     if (sk.len > CF_S3_MAX_KEY) {
@@ -578,9 +578,9 @@ static bool load_parts(cf_s3_req *q, cf_part_info **out, size_t *n)
     while (more) {
         cf_part_info *page = NULL;
         size_t np = 0;
-        cf_rc rc = cf_meta_call(q->s3->meta, part_list, q->bucket, q->key,
-                                cf_s3_query(q, "uploadId"), after, LIST_MAX, q->arena, &page,
-                                &np, &more);
+        cf_rc rc =
+            cf_meta_call(q->s3->meta, part_list, q->bucket, q->key, cf_s3_query(q, "uploadId"),
+                         after, LIST_MAX, q->arena, &page, &np, &more);
         if (rc != CF_OK) {
             cf_s3_error(q, rc == CF_ENOTFOUND ? upload_missing(q) : cf_s3_from_rc(rc, "part list"),
                         NULL);
@@ -628,8 +628,7 @@ static cf_header *object_headers(cf_s3_req *q, const cf_upload_info *u, cf_ck_al
 
 /* The whole-object checksum the client may send along with the type: both must agree with
  * the upload's. Answers the error itself. */
-static bool check_object_checksum(cf_s3_req *q, cf_ck_alg alg, cf_ck_type type,
-                                  const char *value)
+static bool check_object_checksum(cf_s3_req *q, cf_ck_alg alg, cf_ck_type type, const char *value)
 {
     cf_http_req *r = q->http;
     cf_str t = cf_str_trim(cf_http_header(r, CK_TYPE_HEADER));
@@ -792,8 +791,8 @@ void cf_s3_complete_upload(cf_s3_req *q)
     cf_buf b, loc;
     cf_str host = cf_http_header(q->http, "host");
     cf_buf_init(&loc, 16u << 10);
-    cf_buf_printf(&loc, "http://%.*s/%.*s/", CF_STR_FMT(host), CF_STR_FMT(q->bucket));
-    cf_sigv4_uri_encode(q->key, true, &loc);
+    /* The request's own path names the object in either addressing style. */
+    cf_buf_printf(&loc, "http://%.*s%.*s", CF_STR_FMT(host), CF_STR_FMT(q->http->path));
     cf_buf_init(&b, 32u << 10);
     cf_buf_append_c(&b, CF_XML_DECL "<CompleteMultipartUploadResult xmlns=\"" CF_S3_XMLNS "\">");
     cf_xml_elem(&b, "Location", cf_buf_str(&loc));
@@ -835,16 +834,15 @@ void cf_s3_abort_upload(cf_s3_req *q)
 /* ---- ListParts ---- */
 
 /* A listing's optional integer parameter; answers InvalidArgument and returns false. */
-static bool query_uint(cf_s3_req *q, const char *name, uint64_t dflt, uint64_t max,
-                       uint64_t *out)
+static bool query_uint(cf_s3_req *q, const char *name, uint64_t dflt, uint64_t max, uint64_t *out)
 {
     cf_str v = cf_s3_query(q, name);
     *out = dflt;
     if (v.p == NULL)
         return true;
     if (!cf_str_to_u64(v, out)) {
-        cf_s3_errorf(q, CF_S3_InvalidArgument,
-                     "Provided %s not an integer or within integer range", name);
+        cf_s3_errorf(q, CF_S3_InvalidArgument, "Provided %s not an integer or within integer range",
+                     name);
         return false;
     }
     if (*out > max)

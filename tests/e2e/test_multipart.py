@@ -101,6 +101,7 @@ def test_round_trip_ranges_and_part_numbers(s3, bucket):
                       Metadata={"color": "blue"})
     assert r["ETag"] == mp_etag(parts)
     assert r["Bucket"] == bucket and r["Key"] == "dir/obj.bin"
+    assert r["Location"].endswith("/%s/dir/obj.bin" % bucket)
 
     h = s3.head_object(Bucket=bucket, Key="dir/obj.bin")
     assert h["ContentLength"] == len(whole)
@@ -497,6 +498,11 @@ def test_composite_checksums(s3, bucket, alg):
     g = s3.get_object(Bucket=bucket, Key="ck", PartNumber=2, ChecksumMode="ENABLED")
     assert g["Checksum" + alg] == done[1]["Checksum" + alg]
     assert g["Body"].read() == parts[1]
+    # A copy is a single object: its checksum is that of the whole content.
+    s3.copy_object(Bucket=bucket, Key="ck-copy", CopySource={"Bucket": bucket, "Key": "ck"})
+    h = s3.head_object(Bucket=bucket, Key="ck-copy", ChecksumMode="ENABLED")
+    assert h["Checksum" + alg] == b64(CK[alg](b"".join(parts)))
+    assert "x-amz-checksum-type" not in h["ResponseMetadata"]["HTTPHeaders"]
 
 
 def test_part_checksum_computed_when_absent(s3, bucket, raw):
