@@ -57,7 +57,6 @@ GET4K_KEYS = 1000
 GET1M_KEYS = 100
 LIST_PAGES = 100           # start positions spread over the listing bucket
 LIST_PAGE = 1000
-CLEANUP_BYTES = 256 * MIB  # delete a PUT run's objects when it wrote more than this
 IDLE_CONNS = 1000
 
 
@@ -78,7 +77,9 @@ CASES = [
     Case("list", "LIST 1000", "list", 0, 4),
     Case("put4k", "PUT 4 KiB", "put", 4 * KIB, 64, guess=2000),
     Case("put1m", "PUT 1 MiB", "put", MIB, 16, guess=200),
-    Case("delete4k", "DELETE 4 KiB", "delete", 4 * KIB, 64, guess=2000),
+    # Small first guesses: a pool used up early is simply made again, larger; one too large
+    # costs filling (DELETE) and unlinking what is left.
+    Case("delete4k", "DELETE 4 KiB", "delete", 4 * KIB, 64, guess=500),
     Case("big", "1 GiB stream", "big", GIB, 1),
 ]
 CASE_IDS = [c.id for c in CASES]
@@ -714,6 +715,7 @@ class Pass:
             % (self.fsync, self.memory["idle_rss"] / MIB, alive, mib(rss)))
         for case in self.cases:
             t0 = time.monotonic()
+            os.sync()  # what the previous case wrote is not flushed during this one
             try:
                 if case.kind == "big":
                     self.results += self.run_big(case)
@@ -784,8 +786,7 @@ class Pass:
         """PUT of fresh keys or DELETE of existing ones, each key once: the pool is sized from
         the last rate seen; a run that uses it up before its time is run again, larger."""
         key = (case.id, server.name)
-        # A DELETE goes about as fast as a PUT of the same size: better than a fixed guess.
-        rate = self.rates.get(key, self.rates.get(("put4k", server.name), case.guess))
+        rate = self.rates.get(key, case.guess)
         r = None
         for attempt in range(4):
             n = int(rate * seconds * 1.5) + 4 * case.conns
@@ -821,15 +822,20 @@ class Pass:
             targets = ["/%s/%s" % (BUCKET, k) for k in keys]
         path = self.b.path("%s-%s-%s.txt" % (case.id, server.name, tag))
         write_lines(path, targets)
+        # Flush the pool just written: a DELETE then unlinks files that are on disk, as it
+        # would in real use, and no run pays for writing back what came before it.
+        os.sync()
         r = self.measured(server, lambda: self.b.wrk(server, path, "once", method, case.conns,
                                                      seconds, body))
         os.unlink(path)
-        if case.kind == "put" and n * case.size > CLEANUP_BYTES:
-            used = keys[:min(n, r["max_issued"] * r["threads"])]
-            if server is self.coffer:
-                self.coffer_delete_all(BUCKET, used, case.id)
-            else:
-                shutil.rmtree(run_dir, ignore_errors=True)
+        # Remove what the run left at once, while it is still in the page cache: once written
+        # back, each unlink costs a discard on a filesystem mounted with `discard`, which
+        # can be milliseconds. (DELETE's leftovers on cofferd wait for the final cleanup.)
+        if server is self.nginx:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        elif case.kind == "put":
+            self.coffer_delete_all(BUCKET, keys[:min(n, r["max_issued"] * r["threads"])],
+                                   case.id)
         return r
 
     def run_big(self, case):
@@ -1103,6 +1109,18 @@ def check_tools(args):
         sys.exit("bench: %s is missing: run make first" % args.cofferd)
 
 
+def cleanup(args, tmp):
+    # Only now: unlinking the hundreds of thousands of small files the PUT and DELETE cases
+    # leave takes a while on a busy disk, and must not overlap a measurement.
+    if args.keep:
+        log("bench: kept %s" % tmp)
+        return
+    t0 = time.monotonic()
+    log("bench: removing %s" % tmp)
+    shutil.rmtree(tmp, ignore_errors=True)
+    log("bench: removed in %.0f s" % (time.monotonic() - t0))
+
+
 def main(argv):
     args = parse_args(argv)
     check_tools(args)
@@ -1134,21 +1152,17 @@ def main(argv):
                 current.run()
             finally:
                 current.stop()
-            t0 = time.monotonic()
             doc["results"] += current.results
             doc["memory"][mode] = current.memory
             doc["problems"][mode] = {"cofferd_log": current.coffer.log_problems()[:20],
                                      "nginx_log": current.nginx.log_problems()[:20]}
-            shutil.rmtree(current.dir, ignore_errors=True)
-            log("[%s] pass cleaned up in %.0f s" % (mode, time.monotonic() - t0))
     except KeyboardInterrupt:
         log("bench: interrupted")
+        cleanup(args, tmp)
         return 130
-    finally:
-        if args.keep:
-            log("bench: kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        cleanup(args, tmp)
+        raise
     doc["elapsed_s"] = round(time.monotonic() - started, 1)
 
     print("\n" + table(doc["results"], args.keys) + "\n", flush=True)
@@ -1173,6 +1187,7 @@ def main(argv):
         f.write("\n")
     os.replace(path + ".tmp", path)
     log("bench: results in %s (%.0f s in all)" % (os.path.relpath(path, REPO), doc["elapsed_s"]))
+    cleanup(args, tmp)
     flagged = [r for r in doc["results"] if r["flagged"]]
     return 1 if flagged else 0
 

@@ -9,7 +9,8 @@
 #   smoke: a temporary copy of the seeds, so nothing in the tree grows.
 # Any crash, leak, timeout (-timeout below) or out-of-memory fails the target; the input is
 # kept as fuzz/crashes/<target>-crash-<sha1> (or leak-, timeout-, oom-). Prints one line per
-# target and ends with "fuzz: N passed, M failed"; exits 1 if any failed.
+# target ("fuzz sigv2: 123456 runs, ok") and ends with "fuzz: N passed, M failed"; exits 1 if
+# any failed.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
@@ -48,9 +49,10 @@ pass=0
 fail=0
 for bin in "$@"; do
     name=$(basename "$bin")
+    short=${name#fuzz_}
     log="$tmp/$name.log"
     if [ ! -x "$bin" ]; then
-        echo "fuzz $name: FAILED (no binary $bin)"
+        echo "fuzz $short: FAILED (no binary $bin)"
         fail=$((fail + 1))
         continue
     fi
@@ -62,7 +64,7 @@ for bin in "$@"; do
     fi
     if [ ${#regs[@]} -gt 0 ] &&
         ! "$bin" -timeout="$timeout_s" "${regs[@]}" >"$log" 2>&1; then
-        echo "fuzz $name: FAILED replaying fuzz/regressions/$name/"
+        echo "fuzz $short: FAILED replaying fuzz/regressions/$name/"
         grep -E 'Running:|ERROR|SUMMARY|property failed|runtime error' "$log" | tail -n 8 |
             sed 's/^/    /'
         fail=$((fail + 1))
@@ -90,11 +92,15 @@ for bin in "$@"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -n 1)
     if [ "$rc" -eq 0 ]; then
-        echo "fuzz $name: ${runs:-0} runs, ${cov:+$cov, }ok"
+        if [ "$mode" = full ]; then
+            echo "fuzz $short: ${runs:-0} runs, ${cov:+$cov, }ok"
+        else
+            echo "fuzz $short: ${runs:-0} runs, ok"
+        fi
         pass=$((pass + 1))
     else
         saved=$(sed -n "s/.*Test unit written to \(.*\)$/\1/p" "$log" | tail -n 1)
-        echo "fuzz $name: FAILED after ${runs:-?} runs (exit $rc)${saved:+, input saved as $saved}"
+        echo "fuzz $short: FAILED after ${runs:-?} runs (exit $rc)${saved:+, input saved as $saved}"
         grep -E 'ERROR|SUMMARY|property failed|runtime error|#[0-5] 0x' "$log" | head -n 12 |
             sed 's/^/    /'
         fail=$((fail + 1))

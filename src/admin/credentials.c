@@ -384,6 +384,11 @@ void cf_admin_cred_list(cf_admin_req *q)
         return;
     cf_rc rc = cf_meta_call(q->ad->meta, cred_list_subtree, caller_id(q),
                             cursor.p ? cursor : CF_STR(""), (uint32_t)limit, q->arena, &rows, &n);
+    if (rc == CF_ENOTFOUND) {
+        cf_admin_error(q, 400, "invalid_request", "cursor",
+                       "The cursor names a credential that no longer exists.");
+        return;
+    }
     if (rc != CF_OK) {
         cf_admin_error(q, 500, "internal", NULL, "Cannot list credentials.");
         return;

@@ -563,7 +563,7 @@ def test_other_subtree_ids_are_not_found(admin_server, root_api):
 def test_credentials_pagination(admin_server, root_api):
     top = root_api.cred("admin-read-write", name="pager")
     kids = [top.api().cred("object-read-only", name="kid%d" % i).id for i in range(5)]
-    want = sorted([top.id] + kids)
+    want = [top.id] + sorted(kids)  # tree order: a credential, then its subtree by id
     api = top.api()
     seen, cursor, pages = [], None, 0
     while True:
@@ -579,7 +579,7 @@ def test_credentials_pagination(admin_server, root_api):
         if cursor is None:
             break
         assert pages < 10
-    assert seen == want  # ordered by id, each once
+    assert seen == want  # tree order, each once
     r = api.get("/v1/credentials", params={"limit": "1000"})
     assert [c["id"] for c in r.json["credentials"]] == want and r.json["next_cursor"] is None
 
