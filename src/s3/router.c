@@ -7,8 +7,6 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "auth/failures.h"
-#include "auth/sigv2.h"
 #include "s3/s3_int.h"
 
 #define MAX_QUERY_PARAMS 128
@@ -143,7 +141,7 @@ bool cf_s3_has_query(const cf_s3_req *q, const char *name)
 
 /* ---- errors ---- */
 
-static void error_xml(cf_s3_req *q, cf_s3err e, const char *message, const cf_kv *extra,
+void cf_s3_error_extra(cf_s3_req *q, cf_s3err e, const char *message, const cf_kv *extra,
                       size_t nextra)
 {
     cf_http_req *r = q->http;
@@ -183,7 +181,7 @@ static void error_xml(cf_s3_req *q, cf_s3err e, const char *message, const cf_kv
 
 void cf_s3_error(cf_s3_req *q, cf_s3err e, const char *message)
 {
-    error_xml(q, e, message, NULL, 0);
+    cf_s3_error_extra(q, e, message, NULL, 0);
 }
 
 void cf_s3_errorf(cf_s3_req *q, cf_s3err e, const char *fmt, ...)
@@ -193,7 +191,7 @@ void cf_s3_errorf(cf_s3_req *q, cf_s3err e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    error_xml(q, e, msg, NULL, 0);
+    cf_s3_error_extra(q, e, msg, NULL, 0);
 }
 
 void cf_s3_respond_xml(cf_s3_req *q, int status, cf_buf *b)
@@ -222,7 +220,7 @@ cf_s3err cf_s3_from_rc(cf_rc rc, const char *what)
 
 /* ---- addressing ---- */
 
-static bool host_bucket(const cf_s3_req *q, cf_str *bucket)
+bool cf_s3_host_bucket(const cf_s3_req *q, cf_str *bucket)
 {
     cf_str host = cf_http_header(q->http, "host");
     size_t dlen = strlen(q->s3->domain);
@@ -267,7 +265,7 @@ static cf_s3err route_target(cf_s3_req *q)
     if (path.len == 0 || path.p[0] != '/')
         return CF_S3_InvalidURI;
     path = cf_str_sub(path, 1, path.len - 1);
-    if (host_bucket(q, &vbucket)) {
+    if (cf_s3_host_bucket(q, &vbucket)) {
         q->bucket = vbucket;
         if (!cf_uri_decode(q->arena, path, &q->key))
             return CF_S3_InvalidURI;
@@ -284,322 +282,6 @@ static cf_s3err route_target(cf_s3_req *q)
     else
         q->target = q->key.len ? CF_T_OBJECT : CF_T_BUCKET;
     return CF_S3_OK;
-}
-
-/* ---- authentication ---- */
-
-static bool is_hex64(cf_str s)
-{
-    if (s.len != 64)
-        return false;
-    for (size_t i = 0; i < 64; i++) {
-        char c = s.p[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-    }
-    return true;
-}
-
-/* Answers SignatureDoesNotMatch with the hints S3 gives: what we signed, as text and bytes. */
-static void signature_mismatch(cf_s3_req *q, cf_str access_key, cf_str provided, const cf_buf *sts,
-                               const cf_buf *canon)
-{
-    cf_buf bytes;
-    cf_buf_init(&bytes, 3 * sts->len + 16);
-    for (size_t i = 0; i < sts->len; i++)
-        if (cf_buf_printf(&bytes, "%02x ", (unsigned char)sts->p[i]) != CF_OK)
-            break;
-    cf_kv extra[5] = {
-        {CF_STR("AWSAccessKeyId"), access_key},
-        {CF_STR("StringToSign"), cf_buf_str(sts)},
-        {CF_STR("SignatureProvided"), provided},
-        {CF_STR("StringToSignBytes"), cf_str_trim(cf_buf_str(&bytes))},
-        {CF_STR("CanonicalRequest"), canon != NULL ? cf_buf_str(canon) : CF_STR_NULL},
-    };
-    error_xml(q, CF_S3_SignatureDoesNotMatch, NULL, extra, canon != NULL ? 5 : 4);
-    cf_buf_free(&bytes);
-}
-
-static bool payload_hash_ok(cf_s3_req *q, bool allow_streaming)
-{
-    cf_str ph = q->payload_hash;
-    bool streaming = cf_str_eq_c(ph, CF_PAYLOAD_STREAMING) ||
-                     cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_TRAILER) ||
-                     cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_UNSIGNED_TRAILER);
-    if (is_hex64(ph) || cf_str_eq_c(ph, CF_PAYLOAD_UNSIGNED) || (streaming && allow_streaming))
-        return true;
-    if (streaming)
-        cf_s3_error(q, CF_S3_InvalidRequest,
-                    "Streaming payloads need a Signature Version 4 Authorization header.");
-    else
-        cf_s3_error(q, CF_S3_InvalidArgument,
-                    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-"
-                    "TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-"
-                    "PAYLOAD-TRAILER or a valid sha256 value.");
-    return false;
-}
-
-/* X-Amz-Security-Token, from the query for presigned URLs, else from the header. */
-static cf_str session_token(cf_s3_req *q)
-{
-    cf_str token = cf_s3_query(q, "X-Amz-Security-Token");
-    if (token.p == NULL)
-        token = cf_http_header(q->http, "x-amz-security-token");
-    return cf_str_trim(token);
-}
-
-/* Signature Version 2: still what older SDKs use for presigned URLs (Debian 12's boto3). */
-static cf_s3err authenticate_v2(cf_s3_req *q, cf_str authz)
-{
-    cf_http_req *r = q->http;
-    cf_sigv2_auth sig;
-    const char *why = NULL;
-    cf_s3err e = authz.p != NULL ? cf_sigv2_parse_header(authz, &sig, &why)
-                                 : cf_sigv2_parse_query(q->query, q->nquery, &sig, &why);
-    if (e != CF_S3_OK) {
-        cf_s3_error(q, e, why);
-        return e;
-    }
-    r->log_access_key = cf_arena_str(q->arena, sig.access_key);
-    q->payload_hash = cf_http_header(r, "x-amz-content-sha256");
-    if (q->payload_hash.p == NULL)
-        q->payload_hash = CF_STR(CF_PAYLOAD_UNSIGNED);
-    if (!payload_hash_ok(q, false))
-        return CF_S3_InvalidRequest;
-    cf_str vbucket = CF_STR_NULL;
-    host_bucket(q, &vbucket);
-    cf_sigv2_request sreq = {
-        .method = r->method_str,
-        .path = r->path,
-        .vhost_bucket = vbucket,
-        .query = r->query,
-        .headers = r->headers,
-        .nheaders = r->nheaders,
-    };
-    cf_buf sts;
-    cf_buf_init(&sts, CF_SIGV2_MAX_STS);
-    e = cf_auth_verify_v2(&q->s3->auth, &sreq, &sig, session_token(q), cf_now_ms(), q->arena,
-                          &q->authn, &sts);
-    if (e == CF_S3_SignatureDoesNotMatch)
-        signature_mismatch(q, sig.access_key, sig.signature, &sts, NULL);
-    else if (e != CF_S3_OK)
-        cf_s3_error(q, e, q->authn.message);
-    cf_buf_free(&sts);
-    return e;
-}
-
-static cf_s3err authenticate_v4(cf_s3_req *q, cf_str authz)
-{
-    cf_http_req *r = q->http;
-    cf_sigv4_auth sig;
-    cf_s3err e;
-
-    if (authz.p != NULL) {
-        cf_str date = cf_http_header(r, "x-amz-date");
-        if (date.p == NULL)
-            date = cf_http_header(r, "date");
-        e = cf_sigv4_parse_header(authz, date, &sig);
-        if (e != CF_S3_OK) {
-            cf_s3_error(q, e, NULL);
-            return e;
-        }
-        q->payload_hash = cf_http_header(r, "x-amz-content-sha256");
-        if (q->payload_hash.p == NULL) {
-            cf_s3_error(q, CF_S3_InvalidRequest,
-                        "Missing required header for this request: x-amz-content-sha256");
-            return CF_S3_InvalidRequest;
-        }
-    } else {
-        e = cf_sigv4_parse_query(q->query, q->nquery, &sig);
-        if (e != CF_S3_OK) {
-            cf_s3_error(q, e, NULL);
-            return e;
-        }
-        q->payload_hash = cf_http_header(r, "x-amz-content-sha256");
-        if (q->payload_hash.p == NULL)
-            q->payload_hash = CF_STR(CF_PAYLOAD_UNSIGNED);
-    }
-    r->log_access_key = cf_arena_str(q->arena, sig.access_key);
-    if (!payload_hash_ok(q, authz.p != NULL))
-        return CF_S3_InvalidRequest;
-
-    cf_sigv4_request sreq = {
-        .method = r->method_str,
-        .path = r->path,
-        .query = q->query,
-        .nquery = q->nquery,
-        .headers = r->headers,
-        .nheaders = r->nheaders,
-        .payload_hash = q->payload_hash,
-    };
-    cf_buf canon, sts;
-    cf_buf_init(&canon, 64u << 10);
-    cf_buf_init(&sts, 4096);
-    e = cf_auth_verify(&q->s3->auth, &sreq, &sig, session_token(q), cf_now_ms(), q->arena,
-                       &q->authn, &canon, &sts);
-    if (e == CF_S3_SignatureDoesNotMatch)
-        signature_mismatch(q, sig.access_key, sig.signature, &sts, &canon);
-    else if (e != CF_S3_OK)
-        cf_s3_error(q, e, q->authn.message);
-    cf_buf_free(&canon);
-    cf_buf_free(&sts);
-    return e;
-}
-
-static void audit_denied(cf_s3_req *q, const char *action, cf_str target, const char *why)
-{
-    cf_audit_row row = {
-        .time_ms = cf_now_ms(),
-        .actor = q->authn.cred.row.id,
-        .action = cf_str_c(action),
-        .target = target,
-        .source_ip = cf_str_c(q->http->remote_addr),
-        .outcome = CF_STR("denied"),
-        .detail = CF_STR_NULL,
-    };
-    char detail[256];
-    if (why != NULL) {
-        snprintf(detail, sizeof detail, "{\"reason\":\"%s\"}", why);
-        row.detail = cf_str_c(detail);
-    }
-    if (cf_meta_call(q->s3->meta, audit_append, &row) != CF_OK)
-        cf_warn("s3: cannot append to the audit log");
-}
-
-/* Touching last_used on every request would be a write per read: once a minute is enough. */
-#define LAST_USED_EVERY_MS 60000
-
-cf_s3err cf_s3_load_principal(cf_s3_req *q)
-{
-    const char *why = NULL;
-    int64_t now = cf_now_ms();
-    cf_principal_rc pr = cf_principal_load(
-        q->s3->meta, q->authn.cred.row.id, q->authn.temporary ? &q->authn.temp : NULL,
-        cf_str_c(q->http->remote_addr), now, q->arena, &q->principal, &why);
-    cf_s3err e = CF_S3_OK;
-    switch (pr) {
-    case CF_PRINCIPAL_OK:
-        break;
-    case CF_PRINCIPAL_UNKNOWN:
-    case CF_PRINCIPAL_INACTIVE:
-        /* A revoked key reads as unknown, as in S3; a temporary credential whose own time is
-         * up has expired, one whose parent was cut off is simply refused. */
-        if (!q->authn.temporary)
-            e = CF_S3_InvalidAccessKeyId;
-        else if (now >= q->authn.temp.expires_ms)
-            e = CF_S3_ExpiredToken;
-        else
-            e = CF_S3_AccessDenied;
-        break;
-    case CF_PRINCIPAL_IP:
-        e = CF_S3_AccessDenied;
-        break;
-    case CF_PRINCIPAL_ERROR:
-        e = CF_S3_InternalError;
-        break;
-    }
-    if (e != CF_S3_OK) {
-        cf_info("s3: %s refused for %.*s: %s", q->http->request_id,
-                CF_STR_FMT(q->authn.cred.row.id), why ? why : "");
-        audit_denied(q, "s3:Authenticate", q->authn.cred.row.id, why);
-        cf_s3_error(q, e, why);
-        return e;
-    }
-    const cf_cred_row *me = &q->principal.chain[0];
-    if (!q->principal.temporary && now - me->last_used_ms >= LAST_USED_EVERY_MS &&
-        cf_meta_call(q->s3->meta, cred_touch, me->id, now) != CF_OK)
-        cf_warn("s3: cannot record the last use of %.*s", CF_STR_FMT(me->id));
-    return CF_S3_OK;
-}
-
-/* 1 allowed, 0 refused (audited), -1 undecidable (out of memory). */
-static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
-{
-    char *res;
-    if (bucket.len == 0)
-        res = cf_arena_strdup(q->arena, "arn:aws:s3:::*"); /* matches "*" and "arn:aws:s3:::*" */
-    else if (key.len == 0)
-        res = cf_arena_printf(q->arena, "arn:aws:s3:::%.*s", CF_STR_FMT(bucket));
-    else
-        res = cf_arena_printf(q->arena, "arn:aws:s3:::%.*s/%.*s", CF_STR_FMT(bucket),
-                              CF_STR_FMT(key));
-    if (res == NULL)
-        return -1;
-    cf_authz_req r = {
-        .action = cf_str_c(action),
-        .resource = cf_str_c(res),
-        .source_ip = cf_str_c(q->http->remote_addr),
-        .now_ms = cf_now_ms(),
-        .secure_transport = false,
-    };
-    /* The listing condition keys exist only for listings: a GetObject with ?prefix= must not
-     * satisfy a ListBucket condition. */
-    if (strcmp(action, "s3:ListBucket") == 0 || strcmp(action, "s3:ListBucketMultipartUploads") == 0) {
-        r.s3_prefix = cf_s3_query(q, "prefix");
-        r.s3_delimiter = cf_s3_query(q, "delimiter");
-        r.s3_max_keys = cf_s3_query(q, "max-keys");
-    }
-    if (cf_principal_allows(&q->principal, &r))
-        return 1;
-    audit_denied(q, action, cf_str_c(res + 13), NULL);
-    return 0;
-}
-
-bool cf_s3_allowed(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
-{
-    return decide(q, action, bucket, key) == 1;
-}
-
-bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
-{
-    int d = decide(q, action, bucket, key);
-    if (d != 1)
-        cf_s3_error(q, d < 0 ? CF_S3_InternalError : CF_S3_AccessDenied, NULL);
-    return d == 1;
-}
-
-static cf_s3err authenticate(cf_s3_req *q)
-{
-    cf_str authz = cf_http_header(q->http, "authorization");
-    bool v4q = cf_s3_has_query(q, "X-Amz-Algorithm") || cf_s3_has_query(q, "X-Amz-Signature") ||
-               cf_s3_has_query(q, "X-Amz-Credential");
-    bool v2q = cf_sigv2_is_query(q->query, q->nquery);
-    cf_s3err e;
-
-    if ((authz.p != NULL) + v4q + v2q > 1) {
-        cf_s3_error(q, CF_S3_InvalidArgument,
-                    "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
-                    "Signature query string parameter or the Authorization header should be "
-                    "specified");
-        return CF_S3_InvalidArgument;
-    }
-    if (authz.p == NULL && !v4q && !v2q) {
-        cf_s3_error(q, CF_S3_AccessDenied, "Anonymous access is not allowed.");
-        return CF_S3_AccessDenied;
-    }
-    if (v2q || (authz.p != NULL && cf_sigv2_is_header(authz)))
-        e = authenticate_v2(q, authz);
-    else if (v4q || cf_str_starts_c(authz, CF_SIGV4_ALGO " ") ||
-             cf_str_starts_c(authz, CF_SIGV4_ALGO ","))
-        e = authenticate_v4(q, authz);
-    else {
-        cf_s3_error(q, CF_S3_InvalidRequest,
-                    "The authorization mechanism you have provided is not supported. Please use "
-                    "AWS4-HMAC-SHA256.");
-        return CF_S3_InvalidRequest;
-    }
-    if (e != CF_S3_OK) {
-        /* Counted per address by log readers (and, later, by the throttle): never the
-         * signature or anything secret. */
-        uint32_t n = cf_authfail_note(cf_str_c(q->http->remote_addr), cf_now_ms());
-        cf_warn("s3: authentication failed from %s: %s (access key %.*s; %u failures from this "
-                "address in 10 minutes)",
-                q->http->remote_addr, cf_s3err_code(e),
-                CF_STR_FMT(q->http->log_access_key.len ? q->http->log_access_key : CF_STR("-")), n);
-        return e;
-    }
-    q->signed_request = true;
-    return cf_s3_load_principal(q);
 }
 
 /* ---- dispatch ---- */
@@ -639,171 +321,6 @@ static const cf_s3_op *find_op(cf_s3_req *q, cf_s3err *why)
     return NULL;
 }
 
-static cf_s3err deliver(void *ctx, const char *p, size_t n)
-{
-    cf_s3_req *q = ctx;
-    if (q->md5 != NULL)
-        cf_hash_update(q->md5, p, n);
-    if (q->ck.alg != CF_CK_NONE)
-        cf_ck_update(&q->ck, p, n);
-    q->body_len += n;
-    if (q->has_decoded_len && q->body_len > q->decoded_len)
-        return CF_S3_IncompleteBody;
-    if (q->op->body != NULL) {
-        q->op->body(q, p, n);
-        return q->failed ? CF_S3_InternalError : CF_S3_OK;
-    }
-    if (cf_buf_append(&q->body, p, n) != CF_OK)
-        return CF_S3_MaxMessageLengthExceeded;
-    return CF_S3_OK;
-}
-
-/* Sets up the body pipeline from the headers; answers and returns false on bad headers. */
-static bool setup_body(cf_s3_req *q)
-{
-    cf_http_req *r = q->http;
-    cf_str ph = q->payload_hash;
-    cf_str cmd5 = cf_http_header(r, "content-md5");
-
-    cf_buf_init(&q->body, q->op->body_max);
-    q->md5 = cf_hash_new(CF_HASH_MD5);
-    if (q->md5 == NULL)
-        goto nomem;
-    if (cmd5.p != NULL) {
-        uint8_t d[16];
-        size_t dl = 0;
-        if (!cf_b64_decode(cf_str_trim(cmd5), d, sizeof d, &dl) || dl != 16) {
-            cf_s3_error(q, CF_S3_InvalidDigest, NULL);
-            return false;
-        }
-    }
-    if (is_hex64(ph)) {
-        q->sha256 = cf_hash_new(CF_HASH_SHA256);
-        if (q->sha256 == NULL)
-            goto nomem;
-    }
-    bool sgn = cf_str_eq_c(ph, CF_PAYLOAD_STREAMING) || cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_TRAILER);
-    bool trl = cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_TRAILER) ||
-               cf_str_eq_c(ph, CF_PAYLOAD_STREAMING_UNSIGNED_TRAILER);
-    if (sgn || trl) {
-        cf_str dl = cf_http_header(r, "x-amz-decoded-content-length");
-        if (dl.p == NULL) {
-            cf_s3_error(q, CF_S3_MissingContentLength,
-                        "You must provide the x-amz-decoded-content-length header.");
-            return false;
-        }
-        if (!cf_str_to_u64(cf_str_trim(dl), &q->decoded_len)) {
-            cf_s3_error(q, CF_S3_InvalidArgument, "x-amz-decoded-content-length is not a number.");
-            return false;
-        }
-        q->has_decoded_len = true;
-        cf_chunked_params cp = {
-            .signed_chunks = sgn,
-            .trailer = trl,
-            .signing_key = q->authn.signing_key,
-            .amz_date = q->authn.sig.amz_date,
-            .scope = q->authn.sig.scope,
-            .seed_signature = q->authn.sig.signature,
-        };
-        q->chunked = cf_chunked_new(q->arena, &cp);
-        if (q->chunked == NULL)
-            goto nomem;
-    } else if (r->has_content_length) {
-        q->decoded_len = r->content_length;
-        q->has_decoded_len = true;
-    }
-
-    /* At most one checksum, from a header or announced for the trailer. */
-    for (size_t i = 0; i < r->nheaders && !q->op->object_checksum_headers; i++) {
-        cf_ck_alg alg = cf_ck_from_header(r->headers[i].name);
-        if (alg == CF_CK_NONE)
-            continue;
-        if (q->ck.alg != CF_CK_NONE) {
-            cf_s3_error(q, CF_S3_InvalidRequest, "Expecting a single x-amz-checksum- header. "
-                                                 "Multiple checksum Types are not allowed.");
-            return false;
-        }
-        if (cf_ck_init(&q->ck, alg) != CF_OK)
-            goto nomem;
-        q->ck_expected = cf_str_trim(r->headers[i].value);
-    }
-    cf_str trailer = cf_http_header(r, "x-amz-trailer");
-    if (trailer.p != NULL && trl) {
-        cf_ck_alg alg = cf_ck_from_header(cf_str_trim(trailer));
-        if (alg == CF_CK_NONE) {
-            cf_s3_error(q, CF_S3_InvalidRequest, "The value specified in the x-amz-trailer header is not supported");
-            return false;
-        }
-        if (q->ck.alg != CF_CK_NONE) {
-            cf_s3_error(q, CF_S3_InvalidRequest, "Expecting a single x-amz-checksum- header.");
-            return false;
-        }
-        if (cf_ck_init(&q->ck, alg) != CF_OK)
-            goto nomem;
-        q->ck_in_trailer = true;
-    }
-    return true;
-nomem:
-    cf_s3_error(q, CF_S3_InternalError, "out of memory");
-    return false;
-}
-
-/* Runs after the last body byte: every check that needs the whole body. */
-static cf_s3err verify_body(cf_s3_req *q)
-{
-    cf_http_req *r = q->http;
-    cf_s3err e;
-    if (q->chunked != NULL) {
-        e = cf_chunked_finish(q->chunked);
-        if (e != CF_S3_OK)
-            return e;
-    }
-    if (q->has_decoded_len && q->body_len != q->decoded_len)
-        return CF_S3_IncompleteBody;
-    if (q->sha256 != NULL) {
-        uint8_t d[32];
-        char hex[65];
-        cf_hash_final(q->sha256, d);
-        cf_hex_encode(d, 32, hex);
-        if (!cf_str_eq_c(q->payload_hash, hex))
-            return CF_S3_XAmzContentSHA256Mismatch;
-    }
-    cf_hash_final(q->md5, q->md5_digest);
-    cf_str cmd5 = cf_http_header(r, "content-md5");
-    if (cmd5.p != NULL) {
-        uint8_t d[16];
-        size_t dl = 0;
-        cf_b64_decode(cf_str_trim(cmd5), d, sizeof d, &dl);
-        if (dl != 16 || memcmp(d, q->md5_digest, 16) != 0)
-            return CF_S3_BadDigest;
-    }
-    if (q->ck.alg != CF_CK_NONE) {
-        if (q->ck_in_trailer) {
-            const cf_kv *t = NULL;
-            size_t nt = cf_chunked_trailers(q->chunked, &t);
-            const char *want = cf_ck_header(q->ck.alg);
-            q->ck_expected = CF_STR_NULL;
-            for (size_t i = 0; i < nt; i++)
-                if (cf_str_ieq_c(t[i].name, want))
-                    q->ck_expected = cf_str_trim(t[i].value);
-            if (q->ck_expected.p == NULL)
-                return CF_S3_InvalidRequest;
-        }
-        char got[48];
-        cf_ck_final_b64(&q->ck, got);
-        if (!cf_str_eq_c(q->ck_expected, got)) {
-            uint8_t raw[CF_CK_MAX_LEN];
-            size_t rl = 0;
-            if (!cf_b64_decode(q->ck_expected, raw, sizeof raw, &rl) || rl != cf_ck_len(q->ck.alg))
-                return CF_S3_InvalidDigest;
-            return CF_S3_BadDigest;
-        }
-        /* Keep what was verified, so the object can return it. */
-        q->ck_expected = cf_arena_str(q->arena, q->ck_expected);
-    }
-    return CF_S3_OK;
-}
-
 static void on_request(void *ctx, cf_http_req *r)
 {
     cf_s3 *s3 = ctx;
@@ -833,7 +350,7 @@ static void on_request(void *ctx, cf_http_req *r)
     /* Before anything can fail: a browser reads no answer, errors included, without them. */
     cf_s3_cors_actual(q);
     if (q->op == NULL) {
-        if (authenticate(q) == CF_S3_OK)
+        if (cf_s3_authenticate(q) == CF_S3_OK)
             cf_s3_error(q, e, e == CF_S3_NotImplemented
                                   ? "This operation is not implemented by coffer."
                                   : NULL);
@@ -842,7 +359,7 @@ static void on_request(void *ctx, cf_http_req *r)
     /* Browser form uploads carry their signature in the body, and CORS preflights carry
      * none: those operations authenticate (or not) themselves. */
     if (!q->op->self_auth &&
-        (authenticate(q) != CF_S3_OK ||
+        (cf_s3_authenticate(q) != CF_S3_OK ||
          (!q->op->per_key_authz && !cf_s3_authorize(q, q->op->action, q->bucket, q->key))))
         return;
     if (q->key.len > CF_S3_MAX_KEY) {
@@ -854,7 +371,7 @@ static void on_request(void *ctx, cf_http_req *r)
         return;
     }
     if (q->op->body != NULL || q->op->complete != NULL) {
-        if (!setup_body(q))
+        if (!cf_s3_payload_setup(q))
             return;
     }
     if (q->op->begin != NULL)
@@ -870,12 +387,7 @@ static void on_body(void *ctx, cf_http_req *r, const char *p, size_t n)
         return;
     if (q->op->body == NULL && q->op->complete == NULL)
         return; /* bodies on reads are ignored, as S3 does */
-    if (q->sha256 != NULL)
-        cf_hash_update(q->sha256, p, n);
-    if (q->chunked != NULL)
-        e = cf_chunked_feed(q->chunked, p, n, deliver, q);
-    else
-        e = deliver(q, p, n);
+    e = cf_s3_payload_feed(q, p, n);
     if (e != CF_S3_OK && !q->failed)
         cf_s3_error(q, e, NULL);
 }
@@ -890,7 +402,7 @@ static void on_complete(void *ctx, cf_http_req *r)
         cf_s3_error(q, CF_S3_InternalError, NULL);
         return;
     }
-    cf_s3err e = verify_body(q);
+    cf_s3err e = cf_s3_payload_verify(q);
     if (e != CF_S3_OK) {
         cf_s3_error(q, e, e == CF_S3_BadDigest && q->ck.alg != CF_CK_NONE
                               ? "The checksum you specified did not match the calculated checksum."

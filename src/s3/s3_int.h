@@ -84,6 +84,21 @@ struct cf_s3_req {
     void *opstate; /* the operation's own state */
 };
 
+/* Entry points of auth.c and payload.c, used by the router. cf_s3_authenticate verifies the
+ * signature (or answers AccessDenied for anonymous requests) and loads the principal; the
+ * payload functions set up, feed and finally verify the body pipeline. Each answers its
+ * own errors except cf_s3_payload_feed/verify, which return them. */
+cf_s3err cf_s3_authenticate(cf_s3_req *q);
+bool cf_s3_payload_setup(cf_s3_req *q);
+cf_s3err cf_s3_payload_feed(cf_s3_req *q, const char *p, size_t n);
+cf_s3err cf_s3_payload_verify(cf_s3_req *q);
+bool cf_s3_is_hex64(cf_str s); /* 64 lowercase hex digits */
+/* The bucket named by the Host header under the configured domain (lowercased), if any. */
+bool cf_s3_host_bucket(const cf_s3_req *q, cf_str *bucket);
+/* cf_s3_error with extra elements (name, value) before Resource, for SignatureDoesNotMatch. */
+void cf_s3_error_extra(cf_s3_req *q, cf_s3err e, const char *message, const cf_kv *extra,
+                       size_t nextra);
+
 /* Answers an S3 error (XML body for non-HEAD) and marks the request failed. message NULL
  * uses the table's text. */
 void cf_s3_error(cf_s3_req *q, cf_s3err e, const char *message);
