@@ -187,3 +187,25 @@ def test_cli_version():
     p = subprocess.run([aws_cli_path(), "--version"], capture_output=True, text=True,
                        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"})
     assert p.returncode == 0 and "aws-cli/" in (p.stdout + p.stderr)
+
+
+def test_cli_sync_500_unicode_files_both_ways(aws, s3, bucket, workdir):
+    """`aws s3 sync` of a tree of 500 small files with unicode names, up and back down,
+    bit-exact, then `aws s3 rm --recursive` empties the bucket."""
+    names = ["ü", "日本", "ñandú", "😀", "a b", "x+y", "Ωmega", "dir/sub"]
+    tree = {}
+    for i in range(500):
+        rel = "%s %03d/%s-%03d.txt" % (names[i % len(names)], i // 50, names[(i * 7) % len(names)], i)
+        tree[rel] = det_bytes("sync500-%d" % i, 100 + (i * 37) % 3000)
+    up = os.path.join(workdir, "up500")
+    down = os.path.join(workdir, "down500")
+    write_tree(up, tree, mtime=1_600_000_000)
+    aws("s3", "sync", up, "s3://%s/t" % bucket)
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+        keys += [o["Key"] for o in page.get("Contents", [])]
+    assert sorted(keys) == sorted("t/" + k for k in tree)
+    aws("s3", "sync", "s3://%s/t" % bucket, down)
+    assert read_tree(down) == tree
+    aws("s3", "rm", "--recursive", "s3://%s" % bucket)
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0

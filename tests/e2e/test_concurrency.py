@@ -144,3 +144,39 @@ def test_many_parallel_distinct_puts(server, s3, bucket):
     for i in (0, 7, 15):
         assert s3.get_object(Bucket=bucket, Key="p/%02d/09" % i)["Body"].read() == \
             det_bytes("par-%d-%d" % (i, 9), 1000 + i * 10 + 9)
+
+
+def test_if_none_match_race_has_one_winner(raw, s3, bucket):
+    """Of 50 concurrent PUTs with If-None-Match: * to one new key, exactly one succeeds; the
+    others get 412 PreconditionFailed, and the stored object is the winner's, whole."""
+    bodies = versions("inm", WRITERS)
+    results = [None] * WRITERS
+
+    def put(i):
+        r = raw.request("PUT", "/%s/once" % bucket, headers={"If-None-Match": "*"},
+                        body=bodies[i])
+        results[i] = (r.status, r.code)
+
+    run_threads(WRITERS, put)
+    winners = [i for i, r in enumerate(results) if r[0] == 200]
+    assert len(winners) == 1, results
+    assert all(r == (412, "PreconditionFailed") for i, r in enumerate(results)
+               if i != winners[0]), results
+    assert s3.get_object(Bucket=bucket, Key="once")["Body"].read() == bodies[winners[0]]
+
+
+def test_if_match_compare_and_swap(raw, s3, bucket):
+    """If-Match: "etag" writes only over that version: of 20 writers racing from the same
+    version, exactly one swaps it."""
+    first = s3.put_object(Bucket=bucket, Key="cas", Body=b"v0")["ETag"]
+    bodies = versions("cas", 20)
+    results = [None] * 20
+
+    def put(i):
+        r = raw.request("PUT", "/%s/cas" % bucket, headers={"If-Match": first}, body=bodies[i])
+        results[i] = r.status
+
+    run_threads(20, put)
+    assert results.count(200) == 1 and results.count(412) == 19, results
+    got = s3.get_object(Bucket=bucket, Key="cas")["Body"].read()
+    assert got == bodies[results.index(200)]
