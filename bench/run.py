@@ -727,7 +727,9 @@ class Pass:
                 log("[%s] %s FAILED: %s" % (self.fsync, case.label, e))
                 self.results.append(failed_case(case, self.fsync, str(e)))
             log("[%s] %s took %.0f s" % (self.fsync, case.label, time.monotonic() - t0))
-        self.memory["peak_rss"] = proc_status(self.coffer.proc.pid, "VmHWM")
+        # VmHWM can trail a VmRSS read moments before (the kernel batches its counters).
+        self.memory["peak_rss"] = max(proc_status(self.coffer.proc.pid, "VmHWM"),
+                                      self.memory.get("idle_conns_rss") or 0)
         self.memory["final_rss"] = proc_status(self.coffer.proc.pid, "VmRSS")
 
     def stop(self):
