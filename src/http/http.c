@@ -20,7 +20,7 @@
 
 #define REQ_ARENA_MAX (64u << 20)
 #define MAX_HEADERS 200
-#define CONN_MEMORY_LIMIT (96u << 10)
+#define CONN_MEMORY_LIMIT (32u << 10) /* headers and read buffer; 1000 idle connections stay small */
 
 struct cf_http_server {
     struct MHD_Daemon *d;
