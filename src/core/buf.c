@@ -117,6 +117,8 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
     size_t old = b->len;
     size_t start = 0;
     cf_rc rc = CF_OK;
+    if (s.len == 0)
+        return CF_OK; /* also for an absent (NULL) slice */
     for (size_t i = 0; i < s.len && rc == CF_OK; i++) {
         const char *rep;
         char ref[8]; /* outlives the switch: rep may point at it */
@@ -138,7 +140,8 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
             break;
         default: {
             unsigned char c = (unsigned char)s.p[i];
-            if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+            /* A raw CR would reach the client as LF (XML end-of-line handling). */
+            if (c < 0x20 && c != '\t' && c != '\n') {
                 /* As S3 writes them; clients that cannot read these use encoding-type=url. */
                 snprintf(ref, sizeof ref, "&#x%X;", c);
                 rep = ref;
@@ -147,14 +150,19 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
             if (c < 0x80)
                 continue;
             size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-            if (n > 1 && i + n <= s.len && cf_utf8_valid(cf_str_make(s.p + i, n))) {
+            /* U+FFFE and U+FFFF are valid UTF-8 but not XML characters. */
+            bool nonchar = n == 3 && i + 2 < s.len && c == 0xEF && (unsigned char)s.p[i + 1] == 0xBF &&
+                           ((unsigned char)s.p[i + 2] == 0xBE || (unsigned char)s.p[i + 2] == 0xBF);
+            if (n > 1 && !nonchar && i + n <= s.len && cf_utf8_valid(cf_str_make(s.p + i, n))) {
                 i += n - 1;
                 continue;
             }
-            /* Never emit malformed UTF-8: the document would not parse at all. */
+            /* Never emit malformed UTF-8 or a non-character: the document would not parse. */
             rc = cf_buf_append(b, s.p + start, i - start);
             if (rc == CF_OK)
                 rc = cf_buf_append_c(b, "\xEF\xBF\xBD"); /* U+FFFD */
+            if (nonchar)
+                i += 2;
             start = i + 1;
             continue;
         }

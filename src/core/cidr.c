@@ -6,7 +6,8 @@
 static bool parse_addr(cf_str s, uint8_t out[16], bool *v6)
 {
     char tmp[64];
-    if (s.len == 0 || s.len >= sizeof tmp)
+    /* inet_pton stops at a NUL: "10.0.0.1\0junk" must not read as 10.0.0.1. */
+    if (s.len == 0 || s.len >= sizeof tmp || memchr(s.p, 0, s.len) != NULL)
         return false;
     memcpy(tmp, s.p, s.len);
     tmp[s.len] = 0;

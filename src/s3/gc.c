@@ -214,6 +214,11 @@ void cf_s3_gc_lease(cf_s3_gc *g, cf_s3_lease *l)
     if (g == NULL)
         return;
     pthread_mutex_lock(&g->mu);
+    if (l->linked) {
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
+    l->linked = true;
     l->prev = NULL;
     l->next = g->leases;
     if (g->leases != NULL)
@@ -227,6 +232,12 @@ void cf_s3_gc_release(cf_s3_gc *g, cf_s3_lease *l)
     if (g == NULL)
         return;
     pthread_mutex_lock(&g->mu);
+    /* Unlinking a lease that is not on the list would cut off every lease after it. */
+    if (!l->linked) {
+        pthread_mutex_unlock(&g->mu);
+        return;
+    }
+    l->linked = false;
     if (l->prev != NULL)
         l->prev->next = l->next;
     else

@@ -208,6 +208,7 @@ typedef struct cf_s3_lease {
     const char *const *ids;
     size_t n;
     struct cf_s3_lease *prev, *next; /* gc.c's */
+    bool linked;                     /* gc.c's: on the list; a second release is a no-op */
 } cf_s3_lease;
 void cf_s3_gc_lease(cf_s3_gc *g, cf_s3_lease *l);
 void cf_s3_gc_release(cf_s3_gc *g, cf_s3_lease *l);
