@@ -62,11 +62,13 @@ run: deps
 unit: $(UNIT_BIN)
 
 # Everything, twice where it matters: the unit tests of the normal and of the ASan+UBSan build,
-# and the end-to-end suite against both servers.
+# every fuzz target for 20 s (after replaying its regressions), and the end-to-end suites
+# against both servers.
 test: test-deps
 	@$(MAKE) --no-print-directory SANITIZE= all unit
 	@$(MAKE) --no-print-directory SANITIZE=1 all unit
 	@scripts/checksrc.sh
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@COFFER_BIN=$(CURDIR)/bin/cofferd COFFER_SAN_BIN=$(CURDIR)/build/asan/bin/cofferd \
 	  COFFER_CLI=$(CURDIR)/bin/coffer scripts/test.sh \
 	  $(UNIT_SRC:tests/unit/%.c=build/default/tests/%) $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
