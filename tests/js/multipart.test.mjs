@@ -22,6 +22,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
@@ -327,9 +328,27 @@ describe('cofferd multipart uploads with @aws-sdk/lib-storage and @aws-sdk/clien
     });
   });
 
+  it('deletes in batches with DeleteObjectsCommand (the SDK adds its checksum)', async () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `batch/ü ${i}`);
+    for (const Key of keys) await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: Key }));
+    const res = await s3.send(new DeleteObjectsCommand({
+      Bucket: BUCKET,
+      Delete: { Objects: [...keys, 'batch/missing'].map((Key) => ({ Key })) },
+    }));
+    assert.deepEqual((res.Errors || []), []);
+    assert.deepEqual(res.Deleted.map((d) => d.Key).sort(), [...keys, 'batch/missing'].sort());
+    const quiet = await s3.send(new DeleteObjectsCommand({
+      Bucket: BUCKET, Delete: { Quiet: true, Objects: [{ Key: 'batch/again' }] },
+    }));
+    assert.equal(quiet.Deleted, undefined);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'batch/' }));
+    assert.equal(left.KeyCount, 0);
+  });
+
   it('deletes everything', async () => {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET }));
-    for (const o of page.Contents || []) await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: o.Key }));
+    const Objects = (page.Contents || []).map((o) => ({ Key: o.Key }));
+    if (Objects.length) await s3.send(new DeleteObjectsCommand({ Bucket: BUCKET, Delete: { Objects } }));
     await s3.send(new DeleteBucketCommand({ Bucket: BUCKET }));
   });
 
