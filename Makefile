@@ -1,5 +1,7 @@
 # coffer build. `make` builds bin/cofferd; `make run` and `make test` install what is missing first.
 CC       ?= cc
+# Builds use every core (2 in CI); the test runner itself stays sequential.
+MAKEFLAGS += --jobs=$(shell nproc 2>/dev/null || echo 2)
 PKGS     := libmicrohttpd libcrypto sqlite3 jansson expat zlib
 WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wwrite-strings -Wvla -Werror
