@@ -370,22 +370,6 @@ out:
 
 /* ---- checking the form ---- */
 
-static bool ieq(cf_str a, cf_str b)
-{
-    if (a.len != b.len)
-        return false;
-    for (size_t k = 0; k < a.len; k++) {
-        char x = a.p[k], y = b.p[k];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 static cf_str field_value(const cf_post_form *f, cf_str name)
 {
     if (cf_str_ieq_c(name, "bucket"))
@@ -393,7 +377,7 @@ static cf_str field_value(const cf_post_form *f, cf_str name)
     if (cf_str_ieq_c(name, "key"))
         return f->key;
     for (size_t i = 0; i < f->nfields; i++)
-        if (ieq(f->fields[i].name, name))
+        if (cf_str_ieq(f->fields[i].name, name))
             return f->fields[i].value;
     return CF_STR("");
 }
@@ -452,7 +436,7 @@ cf_s3err cf_post_policy_check(const cf_post_policy *p, const cf_post_form *f, in
         cf_str name = f->fields[i].name;
         bool covered = exempt(name, f->version);
         for (size_t k = 0; k < p->nconds && !covered; k++)
-            covered = p->conds[k].op != CF_POST_LENGTH_RANGE && ieq(p->conds[k].field, name);
+            covered = p->conds[k].op != CF_POST_LENGTH_RANGE && cf_str_ieq(p->conds[k].field, name);
         if (covered)
             continue;
         *message = cf_arena_printf(a, "Invalid according to Policy: Extra input fields: %.*s",

@@ -31,7 +31,11 @@ static unsigned char lower(unsigned char c)
 
 bool cf_str_ieq_c(cf_str a, const char *lit)
 {
-    cf_str b = cf_str_c(lit);
+    return cf_str_ieq(a, cf_str_c(lit));
+}
+
+bool cf_str_ieq(cf_str a, cf_str b)
+{
     if (a.len != b.len)
         return false;
     for (size_t i = 0; i < a.len; i++)

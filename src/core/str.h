@@ -29,6 +29,7 @@ cf_str cf_str_make(const char *p, size_t len);
 bool cf_str_eq(cf_str a, cf_str b);
 bool cf_str_eq_c(cf_str a, const char *lit);
 bool cf_str_ieq_c(cf_str a, const char *lit); /* ASCII case-insensitive */
+bool cf_str_ieq(cf_str a, cf_str b);          /* ASCII case-insensitive */
 bool cf_str_starts(cf_str s, cf_str prefix);
 bool cf_str_starts_c(cf_str s, const char *prefix);
 int cf_str_cmp(cf_str a, cf_str b); /* memcmp order, shorter first on tie */

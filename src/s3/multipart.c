@@ -502,22 +502,6 @@ static cf_str unquote(cf_str s)
     return s;
 }
 
-static bool etag_eq(cf_str a, cf_str b)
-{
-    if (a.len != b.len)
-        return false;
-    for (size_t i = 0; i < a.len; i++) {
-        char x = a.p[i], y = b.p[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 /* The parts the body asks for, in its order. Answers the error itself. */
 static bool parse_complete(cf_s3_req *q, cf_ck_alg alg, wanted **out, size_t *n)
 {
@@ -708,7 +692,7 @@ void cf_s3_complete_upload(cf_s3_req *q)
             j++;
         const cf_part_info *p = j < np && parts[j].number == w[i].number ? &parts[j] : NULL;
         uint8_t bin[16];
-        if (p == NULL || !etag_eq(w[i].etag, p->etag) ||
+        if (p == NULL || !cf_str_ieq(w[i].etag, p->etag) ||
             (w[i].checksum.p != NULL && !cf_str_eq(w[i].checksum, p->checksum))) {
             e = CF_S3_InvalidPart;
             goto out;

@@ -35,22 +35,6 @@ static cf_s3err fail(cf_s3_req *q, cf_s3err e, const char *message)
     return e;
 }
 
-static bool ieq(cf_str a, cf_str b)
-{
-    if (a.len != b.len)
-        return false;
-    for (size_t i = 0; i < a.len; i++) {
-        char x = a.p[i], y = b.p[i];
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return false;
-    }
-    return true;
-}
-
 /* x-ignore-* fields: for the page's own use, never checked or stored. */
 static bool ignored(cf_str name)
 {
@@ -206,7 +190,7 @@ static cf_s3err on_file_begin(void *ctx, cf_form *f)
     /* One value per field, or the policy would check one and the store use another. */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
-            if (ieq(fs[i].name, fs[j].name) && !ignored(fs[i].name)) {
+            if (cf_str_ieq(fs[i].name, fs[j].name) && !ignored(fs[i].name)) {
                 char *msg =
                     cf_arena_printf(q->arena, "The form field '%.*s' appears more than once.",
                                     CF_STR_FMT(fs[i].name));
