@@ -10,10 +10,13 @@
 
 #include "admin/admin.h"
 #include "auth/cred.h"
+#include "auth/failures.h"
 #include "blob/blob_fs.h"
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/buf.h"
 #include "core/log.h"
+#include "core/s3err.h"
 #include "http/http.h"
 #include "meta/meta_sqlite.h"
 #include "s3/lifecycle.h"
@@ -56,6 +59,37 @@ static int recover(cf_meta *m, cf_blob_store *b)
                 (unsigned long long)rc.gc, (unsigned long long)published,
                 (unsigned long long)removed);
     return 0;
+}
+
+/* The S3 port's answer past --max-connections: SlowDown, which SDKs retry with backoff. */
+static void s3_busy(void *ctx, cf_http_req *r)
+{
+    cf_buf b;
+    (void)ctx;
+    cf_buf_init(&b, 8192);
+    cf_buf_printf(&b,
+                  "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>%s</Code>"
+                  "<Message>%s</Message><Resource>",
+                  cf_s3err_code(CF_S3_SlowDown), cf_s3err_message(CF_S3_SlowDown));
+    cf_buf_append_xml(&b, cf_str_sub(r->path, 0, r->path.len < 2048 ? r->path.len : 2048));
+    cf_buf_printf(&b, "</Resource><RequestId>%s</RequestId><HostId>%s</HostId></Error>",
+                  r->request_id, r->request_id);
+    if (r->method == CF_HTTP_HEAD) {
+        cf_buf_free(&b);
+        cf_http_respond_empty(r, cf_s3err_status(CF_S3_SlowDown));
+        return;
+    }
+    cf_http_respond(r, cf_s3err_status(CF_S3_SlowDown), &b, "application/xml");
+}
+
+static void admin_busy(void *ctx, cf_http_req *r)
+{
+    cf_buf b;
+    (void)ctx;
+    cf_buf_init(&b, 256);
+    cf_buf_append_c(&b, "{\"error\": {\"code\": \"too_many_requests\", \"message\": \"Too many "
+                        "connections; retry later.\"}}");
+    cf_http_respond(r, 503, &b, "application/json");
 }
 
 /* Each connection and each body being sent holds a descriptor: use all the system allows. */
@@ -120,6 +154,7 @@ int main(int argc, char **argv)
     if (lr != 0)
         return lr > 0 ? 0 : 2;
     cf_log_set_level((cf_log_level)cfg.log_level);
+    cf_authfail_configure(cfg.auth_fail_limit, (int64_t)cfg.auth_fail_lockout_s * 1000);
     if (cfg.debug_clock_offset_ms != 0) {
         cf_clock_set_offset(cfg.debug_clock_offset_ms);
         cf_warn("clock shifted by %lld ms (testing only)", (long long)cfg.debug_clock_offset_ms);
@@ -182,6 +217,7 @@ int main(int argc, char **argv)
         .max_connections = cfg.max_connections,
         .idle_timeout_s = cfg.idle_timeout_s,
         .access_log = cfg.access_log,
+        .on_busy = s3_busy,
     };
     /* Block the signals before MHD starts its threads so only sigwait sees them. */
     sigemptyset(&sigs);
@@ -197,6 +233,7 @@ int main(int argc, char **argv)
     aho.port = aport;
     aho.threads = 1; /* the admin API is not the hot path */
     aho.max_connections = 256;
+    aho.on_busy = admin_busy;
     admin_http = cf_http_start(&aho, &ah);
     if (admin_http == NULL)
         goto out;

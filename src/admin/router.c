@@ -197,6 +197,21 @@ static void fail_auth(cf_admin_req *q, int status, const char *why)
     cf_admin_error(q, status, status == 401 ? "unauthorized" : "forbidden", NULL, "%s", why);
 }
 
+/* An address locked out for failed authentications is refused before its token is looked
+ * at (health stays open for monitors). The lockout was logged when it began. */
+static bool locked_out(cf_admin_req *q)
+{
+    int64_t left = cf_authfail_locked(cf_str_c(q->http->remote_addr), cf_now_ms());
+    char retry[24];
+    if (left <= 0)
+        return false;
+    snprintf(retry, sizeof retry, "%lld", (long long)((left + 999) / 1000));
+    cf_http_add_header(q->http, "Retry-After", retry);
+    cf_admin_error(q, 429, "too_many_requests", NULL,
+                   "Too many failed authentications from your address; retry after %s s.", retry);
+    return true;
+}
+
 static bool authenticate(cf_admin_req *q)
 {
     cf_str h = cf_http_header(q->http, "authorization");
@@ -282,6 +297,8 @@ static void on_request(void *ctx, cf_http_req *r)
         cf_admin_error(q, 413, "too_large", NULL, "The body exceeds %u bytes.", CF_ADMIN_BODY_MAX);
         return;
     }
+    if (q->route->needs_auth && locked_out(q))
+        return;
     if (q->route->needs_auth && !authenticate(q))
         return;
     if (q->route->needs_auth)

@@ -4,7 +4,11 @@
  * metadata commits, then blobs/ab/cd/<id> (ab, cd: the id's first two hex pairs, so no
  * directory grows past 65536 entries per level). Everything is addressed relative to
  * directory descriptors opened once, and ids are checked to be exactly 32 lowercase hex
- * characters before they reach a path, so nothing can name a file outside the store. */
+ * characters before they reach a path, so nothing can name a file outside the store.
+ *
+ * Blob writes stop short of a full filesystem (RESERVE_*): the metadata store lives in the
+ * same data directory, and when bodies have taken the last byte even a DELETE cannot commit,
+ * so space could no longer be freed through the API. */
 #include "blob/blob_fs.h"
 
 #include <dirent.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -26,18 +31,26 @@
 #define OPEN_RETRIES 8 /* fresh ids to try if one collides (never, in practice) */
 /* "ab/cd/" + id + NUL */
 #define REL_LEN (6 + CF_BLOB_ID_LEN + 1)
+/* Free space kept for metadata: 1% of the filesystem, within these bounds. */
+#define RESERVE_MIN   ((uint64_t)1 << 20)
+#define RESERVE_MAX   ((uint64_t)64 << 20)
+#define RESERVE_SHARE 100
+/* Bytes a writer may write between two free-space checks (one fstatvfs a MiB is noise). */
+#define CHECK_STEP ((uint64_t)1 << 20)
 
 typedef struct fs_store {
     cf_blob_store base;
     char *dir;
     bool fsync;
-    int staging_fd; /* <dir>/staging */
-    int blobs_fd;   /* <dir>/blobs */
+    uint64_t reserve; /* bytes blob writes leave free */
+    int staging_fd;   /* <dir>/staging */
+    int blobs_fd;     /* <dir>/blobs */
 } fs_store;
 
 struct cf_blob_writer {
     fs_store *s;
     int fd;
+    uint64_t allowance; /* bytes it may still write before the next free-space check */
     char id[CF_BLOB_ID_LEN + 1];
 };
 
@@ -160,9 +173,35 @@ out:
     return rc;
 }
 
+/* Makes room for n more bytes in w's allowance, or says the store is full. Concurrent
+ * writers each see the same free space; the reserve absorbs that overlap (CHECK_STEP or one
+ * write each), and a real ENOSPC from write() remains the hard limit. */
+static cf_rc take_allowance(cf_blob_writer *w, size_t n)
+{
+    struct statvfs sv;
+    uint64_t avail, step = n > CHECK_STEP ? (uint64_t)n : CHECK_STEP;
+
+    if (n <= w->allowance) {
+        w->allowance -= n;
+        return CF_OK;
+    }
+    /* Unknown free space: let write() be the judge. */
+    if (fstatvfs(w->fd, &sv) != 0 || sv.f_frsize == 0)
+        return CF_OK;
+    avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    if (avail < w->s->reserve || avail - w->s->reserve < n)
+        return CF_ENOSPC;
+    avail -= w->s->reserve;
+    w->allowance = (avail < step ? avail : step) - n;
+    return CF_OK;
+}
+
 static cf_rc fs_write(cf_blob_writer *w, const void *p, size_t n)
 {
     const char *c = p;
+    cf_rc rc = take_allowance(w, n);
+    if (rc != CF_OK)
+        return rc;
     while (n > 0) {
         ssize_t k = write(w->fd, c, n);
         if (k < 0) {
@@ -532,6 +571,16 @@ static int open_subdir(int dirfd, const char *dir, const char *name)
     return fd;
 }
 
+static uint64_t reserve_for(int fd)
+{
+    struct statvfs sv;
+    uint64_t r;
+    if (fstatvfs(fd, &sv) != 0)
+        return RESERVE_MIN;
+    r = (uint64_t)sv.f_blocks * sv.f_frsize / RESERVE_SHARE;
+    return r < RESERVE_MIN ? RESERVE_MIN : r > RESERVE_MAX ? RESERVE_MAX : r;
+}
+
 cf_blob_store *cf_blob_fs_open(const char *dir, bool fsync)
 {
     fs_store *s = NULL;
@@ -557,6 +606,7 @@ cf_blob_store *cf_blob_fs_open(const char *dir, bool fsync)
     s->blobs_fd = open_subdir(root, dir, "blobs");
     if (s->staging_fd < 0 || s->blobs_fd < 0)
         goto out;
+    s->reserve = reserve_for(s->staging_fd);
     ret = &s->base;
     s = NULL;
 out:

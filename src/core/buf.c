@@ -141,13 +141,14 @@ cf_rc cf_buf_append_xml(cf_buf *b, cf_str s)
         default: {
             unsigned char c = (unsigned char)s.p[i];
             /* A raw CR would reach the client as LF (XML end-of-line handling). */
-            if (c < 0x20 && c != '\t' && c != '\n') {
+            if (c != 0 && c < 0x20 && c != '\t' && c != '\n') {
                 /* As S3 writes them; clients that cannot read these use encoding-type=url. */
                 snprintf(ref, sizeof ref, "&#x%X;", c);
                 rep = ref;
                 break;
             }
-            if (c < 0x80)
+            /* NUL has no XML form at all, not even as a reference: U+FFFD below. */
+            if (c < 0x80 && c != 0)
                 continue;
             size_t n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
             /* U+FFFE and U+FFFF are valid UTF-8 but not XML characters. */

@@ -22,6 +22,8 @@ typedef struct cf_config {
     uint64_t max_object_size;     /* default 5 TiB */
     int64_t debug_clock_offset_ms; /* tests only: shifts the server clock */
     unsigned lifecycle_interval_s; /* seconds between lifecycle sweeps; default 3600 */
+    unsigned auth_fail_limit;      /* failed authentications per address before a lockout; 0: off */
+    unsigned auth_fail_lockout_s;  /* first lockout's length; default 60 */
 } cf_config;
 
 /* Fills defaults, then the config file (--config / COFFER_CONFIG), the environment and argv.

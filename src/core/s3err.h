@@ -26,6 +26,10 @@
                            "Content-Length HTTP header.")                                          \
     X(IncorrectNumberOfFilesInPostRequest, 400,                                                    \
       "POST requires exactly one file upload per request.")                                        \
+    /* Not an AWS code (S3 never fills up): WebDAV's 507, which SDKs do not retry. */              \
+    X(InsufficientStorage, 507,                                                                    \
+      "There is not enough free space on the server to store this data. Delete objects or add "    \
+      "storage, then try again.")                                                                  \
     X(InternalError, 500, "We encountered an internal error. Please try again.")                   \
     X(InvalidAccessKeyId, 403,                                                                     \
       "The AWS Access Key Id you provided does not exist in our records.")                         \

@@ -5,7 +5,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,22 +21,53 @@
 #include "core/log.h"
 
 #define REQ_ARENA_MAX (64u << 20)
-#define MAX_HEADERS 200
 #define CONN_MEMORY_LIMIT (32u << 10) /* headers and read buffer; 1000 idle connections stay small */
+/* Connections accepted past max_connections only to be told 503: bounded, so memory is too. */
+#define BUSY_MARGIN_MIN 16u
+#define BUSY_MARGIN_MAX 256u
+/* A connection past the limit that sends nothing is dropped after this. */
+#define BUSY_TIMEOUT_US (5 * 1000000LL)
+#define REAP_TICK_MS 250
+/* Body bytes read and dropped after an error answer before the connection is cut instead. */
+#define DISCARD_MAX (8u << 20)
+
+/* One per TCP connection (MHD's socket context), listed while open. */
+typedef struct conn_state {
+    struct conn_state *prev, *next;
+    int fd;
+    bool busy; /* accepted past max_connections: its requests get 503 */
+    bool reaped;
+    /* Monotonic deadline for the current request's headers; 0 while none is awaited. */
+    _Atomic int64_t head_deadline_us;
+} conn_state;
 
 struct cf_http_server {
     struct MHD_Daemon *d;
     cf_http_handler h;
     bool access_log;
     int listen_fd;
+    unsigned max_connections;
+    int64_t head_timeout_us; /* 0: no deadline */
+    void (*on_busy)(void *ctx, cf_http_req *r);
+    void *busy_ctx;
+    pthread_mutex_t mu; /* guards conns (and their fd, reaped), nconns, stopping */
+    pthread_cond_t cv;
+    conn_state *conns;
+    unsigned nconns;
+    bool stopping;
+    bool reaper_running;
+    pthread_t reaper;
 };
 
 typedef struct req_internal {
     struct MHD_Connection *conn;
     cf_http_server *srv;
-    bool started;    /* on_request ran */
-    bool queued;     /* response handed to MHD */
-    bool completed;  /* final access-handler call happened */
+    conn_state *cs;     /* NULL if it could not be allocated */
+    bool started;       /* the first access-handler call happened */
+    bool dispatched;    /* on_request ran */
+    bool queued;        /* response handed to MHD */
+    bool completed;     /* final access-handler call happened */
+    uint64_t discarded; /* body bytes read after the answer was set */
     struct MHD_Response *resp;
 } req_internal;
 
@@ -95,6 +128,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     r->start_us = mono_us();
     in->conn = conn;
     in->srv = srv;
+    const union MHD_ConnectionInfo *sc =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    in->cs = sc != NULL ? sc->socket_context : NULL;
     r->raw_uri = cf_arena_str(a, cf_str_c(uri));
     cf_str path, query;
     r->has_query = cf_str_cut(r->raw_uri, '?', &path, &query);
@@ -355,6 +391,17 @@ static bool request_has_body(const cf_http_req *r)
     return cf_http_has_header(r, "transfer-encoding");
 }
 
+/* The answer to a request on a connection past max_connections; it closes the connection. */
+static void answer_busy(cf_http_server *srv, cf_http_req *r)
+{
+    cf_http_add_header(r, "Connection", "close");
+    cf_http_add_header(r, "Retry-After", "1");
+    if (srv->on_busy != NULL)
+        srv->on_busy(srv->busy_ctx, r);
+    if (!r->responded)
+        cf_http_respond_empty(r, 503);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
                                  const char *method, const char *version,
                                  const char *upload_data, size_t *upload_data_size,
@@ -371,16 +418,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
     if (!in->started) {
         in->started = true;
+        if (in->cs != NULL)
+            atomic_store(&in->cs->head_deadline_us, 0);
         r->method_str = cf_arena_str(r->arena, cf_str_c(method));
         r->method = parse_method(r->method_str);
-        hdr_collect hc = {.r = r, .cap = MAX_HEADERS};
-        r->headers = cf_arena_alloc(r->arena, MAX_HEADERS * sizeof *r->headers);
+        /* MHD's memory limit bounds the count (431 past it): take every header, drop none. */
+        int nh = MHD_get_connection_values_n(conn, MHD_HEADER_KIND, NULL, NULL);
+        hdr_collect hc = {.r = r, .cap = nh > 0 ? (size_t)nh : 1};
+        r->headers = cf_arena_alloc(r->arena, hc.cap * sizeof *r->headers);
         if (r->headers == NULL || r->method_str.p == NULL)
             return MHD_NO;
         MHD_get_connection_values_n(conn, MHD_HEADER_KIND, collect_header, &hc);
         cf_str cl = cf_http_header(r, "content-length");
         if (cl.p != NULL && cf_str_to_u64(cl, &r->content_length))
             r->has_content_length = true;
+        if (in->cs != NULL && in->cs->busy) {
+            answer_busy(srv, r);
+            return queue(r);
+        }
+        in->dispatched = true;
         srv->h.on_request(srv->h.ctx, r);
         /* MHD closes the connection after a response queued at this first call; that is
          * right when a body would otherwise have to be read, but a bodiless request's answer
@@ -389,12 +445,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             return queue(r);
         return MHD_YES;
     }
+    if (!in->dispatched)
+        return queue(r);
     if (*upload_data_size != 0) {
         size_t n = *upload_data_size;
         r->bytes_in += n;
         *upload_data_size = 0;
-        if (!r->responded)
+        if (!r->responded) {
             srv->h.on_body(srv->h.ctx, r, upload_data, n);
+            return MHD_YES;
+        }
+        /* MHD sends no answer before the body's end, and clients read none before they
+         * have sent it all: read on, but not without end (a chunked stream has none). */
+        in->discarded += n;
+        if (in->discarded > DISCARD_MAX) {
+            cf_info("http: %s: closed the connection: the body goes on after the error answer",
+                    r->request_id);
+            return MHD_NO;
+        }
         return MHD_YES;
     }
     in->completed = true;
@@ -446,7 +514,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     req_internal *in = r->internal;
     bool completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
-    if (in->started && srv->h.on_done != NULL)
+    /* The next request's headers are due within the timeout, as after the connect. */
+    if (in->cs != NULL && srv->head_timeout_us > 0)
+        atomic_store(&in->cs->head_deadline_us, mono_us() + srv->head_timeout_us);
+    if (in->dispatched && srv->h.on_done != NULL)
         srv->h.on_done(srv->h.ctx, r, completed);
     if (in->started && srv->access_log)
         log_access(r, completed);
@@ -466,6 +537,87 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
         line[--n] = 0;
     /* MHD reports client misbehaviour here too; that is not a server error. */
     cf_debug("mhd: %s", line);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    cf_http_server *srv = cls;
+    conn_state *cs = *socket_context;
+
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        cs = calloc(1, sizeof *cs);
+        if (cs == NULL)
+            return; /* served untracked: no 503 and no header deadline for it */
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        cs->fd = ci != NULL ? ci->connect_fd : -1;
+        int64_t now = mono_us();
+        pthread_mutex_lock(&srv->mu);
+        cs->busy = srv->nconns >= srv->max_connections;
+        if (!cs->busy)
+            srv->nconns++;
+        int64_t t = srv->head_timeout_us;
+        if (cs->busy && (t == 0 || t > BUSY_TIMEOUT_US))
+            t = BUSY_TIMEOUT_US;
+        atomic_store(&cs->head_deadline_us, t > 0 ? now + t : 0);
+        cs->next = srv->conns;
+        if (srv->conns != NULL)
+            srv->conns->prev = cs;
+        srv->conns = cs;
+        pthread_mutex_unlock(&srv->mu);
+        *socket_context = cs;
+        return;
+    }
+    if (cs == NULL)
+        return;
+    /* MHD closes the socket only after this, so the reaper never sees a reused fd. */
+    pthread_mutex_lock(&srv->mu);
+    if (!cs->busy)
+        srv->nconns--;
+    if (cs->prev != NULL)
+        cs->prev->next = cs->next;
+    else
+        srv->conns = cs->next;
+    if (cs->next != NULL)
+        cs->next->prev = cs->prev;
+    pthread_mutex_unlock(&srv->mu);
+    free(cs);
+    *socket_context = NULL;
+}
+
+/* MHD's idle timeout restarts at every byte, so a client trickling a request's headers would
+ * hold its connection forever: past the deadline the socket is shut down, and MHD, seeing
+ * the end of the stream, closes the connection in its own thread. */
+static void *reaper_main(void *arg)
+{
+    cf_http_server *srv = arg;
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += REAP_TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+        int64_t now = mono_us();
+        unsigned n = 0;
+        for (conn_state *cs = srv->conns; cs != NULL && !srv->stopping; cs = cs->next) {
+            int64_t d = atomic_load(&cs->head_deadline_us);
+            if (d == 0 || now < d || cs->reaped || cs->fd < 0)
+                continue;
+            shutdown(cs->fd, SHUT_RDWR);
+            cs->reaped = true;
+            n++;
+        }
+        if (n > 0)
+            cf_info("http: closed %u connection%s whose request did not arrive in time", n,
+                    n == 1 ? "" : "s");
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return NULL;
 }
 
 static int listen_socket(const char *host, uint16_t port)
@@ -504,43 +656,91 @@ static int listen_socket(const char *host, uint16_t port)
     return fd;
 }
 
+static void free_server(cf_http_server *s)
+{
+    while (s->conns != NULL) {
+        conn_state *cs = s->conns;
+        s->conns = cs->next;
+        free(cs);
+    }
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+static void stop_reaper(cf_http_server *s)
+{
+    if (!s->reaper_running)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->reaper, NULL);
+    s->reaper_running = false;
+}
+
 cf_http_server *cf_http_start(const cf_http_options *o, const cf_http_handler *h)
 {
     cf_http_server *s = calloc(1, sizeof *s);
+    pthread_condattr_t ca;
     if (s == NULL)
         return NULL;
     s->h = *h;
     s->access_log = o->access_log;
+    s->max_connections = o->max_connections ? o->max_connections : 1;
+    s->head_timeout_us = (int64_t)o->idle_timeout_s * 1000000;
+    s->on_busy = o->on_busy;
+    s->busy_ctx = o->busy_ctx;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
     s->listen_fd = listen_socket(o->host, o->port);
     if (s->listen_fd < 0) {
-        free(s);
+        free_server(s);
         return NULL;
     }
     unsigned threads = o->threads ? o->threads : 1;
+    unsigned margin = s->max_connections / 8;
+    if (margin < BUSY_MARGIN_MIN)
+        margin = BUSY_MARGIN_MIN;
+    if (margin > BUSY_MARGIN_MAX)
+        margin = BUSY_MARGIN_MAX;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
                      MHD_USE_TURBO;
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_LISTEN_SOCKET, s->listen_fd, NULL},
-        /* MHD wants no pool at all rather than a pool of one. */
-        {threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_CONNECTION_LIMIT,
-         threads > 1 ? (intptr_t)threads : (intptr_t)o->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)o->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->idle_timeout_s, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONN_MEMORY_LIMIT, NULL},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s},
-        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
-        {MHD_OPTION_END, 0, NULL},
-    };
+    struct MHD_OptionItem opts[16];
+    size_t no = 0;
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, s->listen_fd, NULL};
+    /* MHD wants no pool at all rather than a pool of one. */
+    if (threads > 1)
+        opts[no++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL};
+    /* MHD accepts a margin past the limit so those clients hear 503 instead of waiting. */
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+                                         (intptr_t)(s->max_connections + margin), NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->idle_timeout_s,
+                                         NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                         (intptr_t)CONN_MEMORY_LIMIT, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, s};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, s};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+    opts[no++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s, MHD_OPTION_ARRAY, opts,
                             MHD_OPTION_END);
     if (s->d == NULL) {
         cf_error("http: cannot start the HTTP server on %s port %u", o->host, (unsigned)o->port);
         close(s->listen_fd);
-        free(s);
+        free_server(s);
         return NULL;
     }
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) != 0)
+        cf_warn("http: no header-deadline thread; slow request headers wait for the idle timeout");
+    else
+        s->reaper_running = true;
     return s;
 }
 
@@ -548,6 +748,7 @@ void cf_http_stop(cf_http_server *s)
 {
     if (s == NULL)
         return;
+    stop_reaper(s);
     MHD_stop_daemon(s->d); /* closes the listen socket too */
-    free(s);
+    free_server(s);
 }

@@ -77,9 +77,17 @@ typedef struct cf_http_options {
     const char *host; /* numeric IPv4 or IPv6 address */
     uint16_t port;
     unsigned threads;
+    /* Connections served at once. Past it, a bounded number more are accepted and each
+     * request on them gets 503 from on_busy, then the connection closes. */
     unsigned max_connections;
+    /* A connection idle this long is closed; so is one whose next request's headers are
+     * not complete this long after the connection or the previous request (slow senders). */
     unsigned idle_timeout_s;
     bool access_log;
+    /* Answers a request on a connection past max_connections in place of the handler
+     * (status 503 expected; Connection: close and Retry-After are added). NULL: an empty 503. */
+    void (*on_busy)(void *ctx, cf_http_req *r);
+    void *busy_ctx;
 } cf_http_options;
 
 typedef struct cf_http_server cf_http_server;

@@ -219,7 +219,9 @@ static cf_s3err on_file_begin(void *ctx, cf_form *f)
     st->md5 = cf_hash_new(CF_HASH_MD5);
     if (st->md5 == NULL)
         return fail(q, CF_S3_InternalError, NULL);
-    if (!cf_s3_stage_begin(q, &st->stage, q->s3->max_object_size))
+    /* The request's length counts the fields too: on_file_data holds the file itself to the
+     * maximum instead. */
+    if (!cf_s3_stage_begin(q, &st->stage, UINT64_MAX))
         return CF_S3_InternalError; /* answered */
     return CF_S3_OK;
 }
@@ -230,6 +232,8 @@ static cf_s3err on_file_data(void *ctx, const char *p, size_t n)
     post_state *st = q->opstate;
     /* Past the policy's maximum the upload cannot succeed: stop reading it now. */
     if (st->policy.has_range && cf_form_file_size(st->form) > st->policy.max_size)
+        return fail(q, CF_S3_EntityTooLarge, NULL);
+    if (cf_form_file_size(st->form) > q->s3->max_object_size)
         return fail(q, CF_S3_EntityTooLarge, NULL);
     cf_hash_update(st->md5, p, n);
     if (st->ck.alg != CF_CK_NONE)

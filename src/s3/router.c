@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/failures.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "s3/s3_int.h"
@@ -149,7 +150,7 @@ void cf_s3_error_extra(cf_s3_req *q, cf_s3err e, const char *message, const cf_k
     q->failed = true;
     if (r->responded)
         return;
-    if (e == CF_S3_InternalError || cf_s3err_status(e) >= 500)
+    if (e == CF_S3_InternalError || (cf_s3err_status(e) >= 500 && e != CF_S3_SlowDown))
         cf_warn("s3: %s answered %s: %s", r->request_id, cf_s3err_code(e),
                 message ? message : cf_s3err_message(e));
     cf_buf_init(&b, 256u << 10);
@@ -211,7 +212,7 @@ cf_s3err cf_s3_from_rc(cf_rc rc, const char *what)
         return CF_S3_OK;
     case CF_ENOSPC:
         cf_warn("s3: %s: storage full", what);
-        return CF_S3_InternalError;
+        return CF_S3_InsufficientStorage;
     default:
         cf_error("s3: %s failed: %s", what, cf_rc_str(rc));
         return CF_S3_InternalError;
@@ -335,6 +336,18 @@ static void on_request(void *ctx, cf_http_req *r)
     q->http = r;
     q->arena = r->arena;
 
+    /* An address locked out for failed authentications gets no signature check at all
+     * (the lockout itself was logged once, when it began). */
+    int64_t locked_ms = cf_authfail_locked(cf_str_c(r->remote_addr), cf_now_ms());
+    if (locked_ms > 0) {
+        char retry[24];
+        snprintf(retry, sizeof retry, "%lld", (long long)((locked_ms + 999) / 1000));
+        cf_http_add_header(r, "Retry-After", retry);
+        cf_s3_errorf(q, CF_S3_SlowDown,
+                     "Too many failed authentications from your address; retry after %s s.",
+                     retry);
+        return;
+    }
     if (!cf_query_parse(q->arena, r->query, MAX_QUERY_PARAMS, &q->query, &q->nquery)) {
         cf_s3_error(q, CF_S3_InvalidURI, NULL);
         return;

@@ -16,10 +16,12 @@ import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from conftest import REGION, ROOT_SK, Server, _rmtree, empty_and_delete, log_problems
+from conftest import (REGION, ROOT_SK, Server, _rmtree, empty_and_delete, log_problems,
+                      note_secret, watch_signatures)
 
 ROOT_TOKEN = "cft_" + "R00tT0kenForTheE2eTests0123456789abcdefghij"
 assert len(ROOT_TOKEN) == 47 and ROOT_TOKEN[4:].isalnum()
+note_secret(ROOT_TOKEN)
 
 LEVELS = ("admin-read-write", "admin-read-only", "object-read-write", "object-read-only")
 
@@ -58,9 +60,9 @@ def s3_client(server, access_key, secret, session_token=None, **config):
                retries={"total_max_attempts": 1, "mode": "standard"},
                connect_timeout=10, read_timeout=60)
     cfg.update(config)
-    return boto3.session.Session().client(
+    return watch_signatures(boto3.session.Session().client(
         "s3", endpoint_url=server.endpoint, region_name=REGION, aws_access_key_id=access_key,
-        aws_secret_access_key=secret, aws_session_token=session_token, config=Config(**cfg))
+        aws_secret_access_key=secret, aws_session_token=session_token, config=Config(**cfg)))
 
 
 def s3_call(fn, **kw):
@@ -255,6 +257,7 @@ def record_secrets(server, doc):
         for k, v in doc.items():
             if k in SECRET_KEYS and isinstance(v, str) and v:
                 server.issued.append(v)
+                note_secret(v)  # for conftest's session-wide log check
             else:
                 record_secrets(server, v)
     elif isinstance(doc, list):

@@ -268,15 +268,110 @@ def make_client(endpoint, addressing="path", access_key=ROOT_AK, secret=ROOT_SK,
                retries={"total_max_attempts": 1, "mode": "standard"},
                connect_timeout=10, read_timeout=120, max_pool_connections=64)
     cfg.update(config)
-    return boto3.session.Session().client(
+    return watch_signatures(boto3.session.Session().client(
         "s3", endpoint_url=endpoint, region_name=region, aws_access_key_id=access_key,
-        aws_secret_access_key=secret, config=Config(**cfg))
+        aws_secret_access_key=secret, config=Config(**cfg)))
+
+
+# ---------------------------------------------------------------- secrets in logs, session-wide
+#
+# Every secret, bearer token and session token the tests are handed (admin_fixtures records
+# them), the fixed test secrets, and every SigV4 signature boto3 or s3util's signer sent are
+# collected; every server log written during the session is kept until the end (_rmtree
+# moves them aside) and searched for all of them then (session_log_secrets).
+
+SESSION_SECRETS = set()
+SESSION_SIGNATURES = set()
+SIGNATURES_MAX = 1000000  # memory bound; far above a full run
+SECRET_MIN = 16  # shorter strings would match by chance
+LOG_ARCHIVE = []  # [directory] once tmp_root exists
+_archive_seq = itertools.count()
+_SIG_RX = re.compile(r"Signature=([0-9a-f]{64})")
+# The characters of every secret format (base64, cft_ tokens, hex): a secret shows up in a
+# log only inside a maximal run of these.
+_TOKEN_RX = re.compile(r"[A-Za-z0-9+/=_-]{%d,}" % SECRET_MIN)
+
+
+def note_secret(s):
+    if isinstance(s, str) and len(s) >= SECRET_MIN:
+        SESSION_SECRETS.add(s)
+
+
+def note_signature(sig):
+    if len(SESSION_SIGNATURES) < SIGNATURES_MAX:
+        SESSION_SIGNATURES.add(sig)
+
+
+def _note_request_signature(request, **kw):
+    auth = request.headers.get("Authorization")
+    if auth is not None:
+        if isinstance(auth, bytes):
+            auth = auth.decode("latin-1")
+        for m in _SIG_RX.finditer(auth):
+            note_signature(m.group(1))
+    for m in re.finditer(r"X-Amz-Signature=([0-9a-f]{64})", request.url or ""):
+        note_signature(m.group(1))
+
+
+def watch_signatures(client):
+    """Records the signature of every request client sends (for session_log_secrets)."""
+    client.meta.events.register("before-send.s3", _note_request_signature)
+    return client
+
+
+def _wrap_raw_signer():
+    import s3util
+    orig = s3util.sign_headers
+    if getattr(orig, "_records", False):
+        return
+
+    def sign_headers(*args, **kw):
+        h, ctx = orig(*args, **kw)
+        note_signature(ctx.signature)
+        return h, ctx
+    sign_headers._records = True
+    s3util.sign_headers = sign_headers
+
+
+_wrap_raw_signer()
+for _s in (ROOT_SK, MASTER_KEY):
+    note_secret(_s)
+
+
+def secrets_in_text(text, secrets, lengths=None):
+    """The secrets (a set) that occur in text, found through the runs of secret characters."""
+    found = set()
+    lengths = lengths or sorted({len(x) for x in secrets})
+    for m in _TOKEN_RX.finditer(text):
+        tok = m.group(0)
+        for n in lengths:
+            if n > len(tok):
+                break
+            for i in range(len(tok) - n + 1):
+                if tok[i:i + n] in secrets:
+                    found.add(tok[i:i + n])
+    return found
+
+
+def _archive_logs(path):
+    """Moves the server logs under path into the session's archive before path goes."""
+    if not LOG_ARCHIVE or os.path.abspath(path) == os.path.dirname(LOG_ARCHIVE[0]):
+        return
+    for d, _, files in os.walk(path):
+        for name in files:
+            if name.startswith("cofferd.") and name.endswith(".stderr"):
+                dst = os.path.join(LOG_ARCHIVE[0], "%06d-%s" % (next(_archive_seq), name))
+                try:
+                    shutil.move(os.path.join(d, name), dst)
+                except OSError:
+                    pass
 
 
 def _rmtree(path):
     if os.environ.get("COFFER_KEEP_TMP") == "1":
         print("kept", path)
         return
+    _archive_logs(path)
     shutil.rmtree(path, ignore_errors=True)
 
 
@@ -285,8 +380,39 @@ def _rmtree(path):
 @pytest.fixture(scope="session")
 def tmp_root():
     path = tempfile.mkdtemp(prefix="coffer-e2e-")
+    LOG_ARCHIVE[:] = [os.path.join(path, "server-logs")]
+    os.mkdir(LOG_ARCHIVE[0])
     yield path
+    LOG_ARCHIVE[:] = []
     _rmtree(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_log_secrets(tmp_root):
+    """After the whole session (every other session fixture has stopped its server): no
+    server log written during it holds any secret, token or signature the tests used."""
+    yield
+    secrets = SESSION_SECRETS | SESSION_SIGNATURES
+    lengths = sorted({len(x) for x in secrets})
+    problems = []
+    nlogs = 0
+    for d, _, files in os.walk(tmp_root):
+        for name in files:
+            if not (name.startswith("cofferd.") or "-cofferd." in name) or \
+                    not name.endswith(".stderr"):
+                continue
+            nlogs += 1
+            with open(os.path.join(d, name), "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            for hit in secrets_in_text(text, secrets, lengths):
+                kind = "signature" if hit in SESSION_SIGNATURES else "secret"
+                problems.append("%s: a %s the tests used (%s...) is in the log"
+                                % (os.path.relpath(os.path.join(d, name), tmp_root), kind,
+                                   hit[:6]))
+    if problems:
+        pytest.fail("secrets in server logs (%d logs, %d secrets, %d signatures checked):\n"
+                    % (nlogs, len(SESSION_SECRETS), len(SESSION_SIGNATURES))
+                    + "\n".join(problems[:50]), pytrace=False)
 
 
 @pytest.fixture(scope="session")
