@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!cf_time_parse_amz(date, &t))
         (void)cf_time_parse_http(date, &t);
     cf_sigv4_verify_in vin = {&r, &a, CF_STR("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-                              CF_STR("auto"), t};
+                              CF_STR("auto"), t, NULL};
     (void)cf_sigv4_verify(&vin, key, &canon, &sts);
 out:
     cf_buf_free(&canon);

@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)cf_sigv4_string_to_sign(a.amz_date, a.scope, cf_buf_str(&canon), &sts);
     }
     cf_sigv4_verify_in vin = {&r, &a, CF_STR("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
-                              CF_STR("auto"), t + 1000};
+                              CF_STR("auto"), t + 1000, NULL};
     (void)cf_sigv4_verify(&vin, key, &canon, &sts);
 out:
     cf_buf_free(&canon);

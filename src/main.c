@@ -137,6 +137,7 @@ int main(int argc, char **argv)
     cf_meta *meta = NULL;
     cf_blob_store *blob = NULL;
     cf_s3_gc *gc = NULL;
+    cf_credcache *cache = NULL;
     cf_http_server *http = NULL, *admin_http = NULL;
     cf_s3_lifecycle *lifecycle = NULL;
     cf_keyring kr;
@@ -189,11 +190,15 @@ int main(int argc, char **argv)
     gc = cf_s3_gc_start(meta, blob, 0);
     if (gc == NULL)
         goto out;
+    /* Direct-mapped slots: a busy server's working set of signing credentials fits. */
+    cache = cf_credcache_new(meta, &kr, 4096);
+    if (cache == NULL)
+        goto out;
     cf_s3 s3 = {
         .meta = meta,
         .blob = blob,
         .gc = gc,
-        .auth = {.meta = meta, .keyring = &kr, .region = cfg.region},
+        .auth = {.meta = meta, .keyring = &kr, .region = cfg.region, .cache = cache},
         .region = cfg.region,
         .domain = cfg.domain,
         .max_object_size = cfg.max_object_size,
@@ -254,6 +259,7 @@ out:
     cf_http_stop(http);
     /* No request (and no streaming response holding a lease) is left. */
     cf_s3_gc_stop(gc);
+    cf_credcache_free(cache);
     if (blob != NULL)
         blob->ops->close(blob);
     if (meta != NULL)

@@ -25,7 +25,14 @@ static cf_s3err lookup_usable(const cf_auth *au, cf_str access_key, cf_str sessi
     }
     if (cf_str_starts_c(access_key, CF_TEMP_KEY_PREFIX))
         return CF_S3_InvalidAccessKeyId; /* a temporary key without its token */
-    cf_rc rc = cf_cred_lookup(au->meta, au->keyring, access_key, a, &out->cred);
+    cf_rc rc;
+    if (au->cache != NULL) {
+        rc = cf_credcache_get(au->cache, access_key, a, &out->entry);
+        if (rc == CF_OK)
+            out->cred = out->entry->cred;
+    } else {
+        rc = cf_cred_lookup(au->meta, au->keyring, access_key, a, &out->cred);
+    }
     if (rc == CF_ENOTFOUND)
         return CF_S3_InvalidAccessKeyId;
     if (rc != CF_OK) {
@@ -55,11 +62,13 @@ cf_s3err cf_auth_verify(const cf_auth *au, const cf_sigv4_request *req, const cf
         .secret = out->cred.secret,
         .region = cf_str_c(au->region),
         .now_ms = now_ms,
+        .memo = out->entry != NULL && out->entry->memoized ? &out->entry->memo[0] : NULL,
     };
     e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
     if (e == CF_S3_SignatureDoesNotMatch && out->cred.old_secret.len > 0 &&
         now_ms < out->cred.row.old_secret_until_ms) {
         in.secret = out->cred.old_secret;
+        in.memo = out->entry != NULL && out->entry->memoized ? &out->entry->memo[1] : NULL;
         e = cf_sigv4_verify(&in, out->signing_key, canon, sts);
     }
     int64_t t;

@@ -4,6 +4,7 @@
 #define COFFER_AUTH_AUTHN_H
 
 #include "auth/cred.h"
+#include "auth/credcache.h"
 #include "auth/sigv2.h"
 #include "auth/sts.h"
 #include "auth/sigv4.h"
@@ -14,6 +15,7 @@ typedef struct cf_auth {
     cf_meta *meta;
     const cf_keyring *keyring;
     const char *region;
+    cf_credcache *cache; /* optional: without it every request reads the store */
 } cf_auth;
 
 typedef struct cf_authn_result {
@@ -27,6 +29,9 @@ typedef struct cf_authn_result {
      * cred.row then holds only id (the temporary key) and parent_id. */
     bool temporary;
     cf_temp_cred temp;
+    /* The signing credential's cache entry (NULL for temporary credentials or without a
+     * cache), pinned for the request: authorization reuses its chain. */
+    cf_cred_entry *entry;
 } cf_authn_result;
 
 /* Verifies a signed request (session_token: X-Amz-Security-Token, or empty; a bad one is

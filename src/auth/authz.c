@@ -25,8 +25,8 @@ bool cf_cred_ip_allowed(cf_str allowed_ips_json, cf_str ip)
     bool ok = false;
     size_t i;
     json_t *v;
-    if (allowed_ips_json.len == 0)
-        return true;
+    if (allowed_ips_json.len == 0 || cf_str_eq_c(allowed_ips_json, "[]"))
+        return true; /* the common case, without a parse per request */
     arr = json_loadb(allowed_ips_json.p, allowed_ips_json.len, 0, &jerr);
     if (!json_is_array(arr)) {
         json_decref(arr);
@@ -52,11 +52,11 @@ cf_principal_rc cf_principal_load(cf_meta *m, cf_str cred_id, const cf_temp_cred
                                   cf_str source_ip, int64_t now_ms, cf_arena *a,
                                   cf_principal *out, const char **why)
 {
-    cf_policy_error perr;
+    cf_cred_entry *e = cf_arena_alloc(a, sizeof *e);
+    cf_str start = temp != NULL ? temp->parent_id : cred_id;
     memset(out, 0, sizeof *out);
     *why = NULL;
-    cf_str start = temp != NULL ? temp->parent_id : cred_id;
-    cf_rc rc = cf_meta_call(m, cred_chain, start, CF_MAX_CHAIN, a, &out->chain, &out->nchain);
+    cf_rc rc = e != NULL ? cf_cred_entry_load(m, NULL, start, a, e) : CF_ENOMEM;
     if (rc == CF_ENOTFOUND) {
         *why = temp != NULL ? "the parent of the temporary credential is gone" : "unknown credential";
         return CF_PRINCIPAL_UNKNOWN;
@@ -66,6 +66,19 @@ cf_principal_rc cf_principal_load(cf_meta *m, cf_str cred_id, const cf_temp_cred
         *why = "storage error";
         return CF_PRINCIPAL_ERROR;
     }
+    return cf_principal_from_entry(e, cred_id, temp, source_ip, now_ms, a, out, why);
+}
+
+cf_principal_rc cf_principal_from_entry(const cf_cred_entry *e, cf_str cred_id,
+                                        const cf_temp_cred *temp, cf_str source_ip,
+                                        int64_t now_ms, cf_arena *a, cf_principal *out,
+                                        const char **why)
+{
+    cf_policy_error perr;
+    memset(out, 0, sizeof *out);
+    *why = NULL;
+    out->chain = e->chain;
+    out->nchain = e->nchain;
     out->id = temp != NULL ? temp->access_key : cred_id;
     if (temp != NULL) {
         out->temporary = true;
@@ -85,7 +98,6 @@ cf_principal_rc cf_principal_load(cf_meta *m, cf_str cred_id, const cf_temp_cred
     }
     for (size_t i = 0; i < out->nchain; i++) {
         const cf_cred_row *c = &out->chain[i];
-        cf_policy *p;
         if (!cf_cred_row_active(c, now_ms)) {
             *why = i == 0 ? "the credential is disabled, expired or not yet valid"
                           : "an ancestor credential is disabled, expired or not yet valid";
@@ -97,14 +109,13 @@ cf_principal_rc cf_principal_load(cf_meta *m, cf_str cred_id, const cf_temp_cred
         }
         if (c->expires_ms != 0 && (out->expires_ms == 0 || c->expires_ms < out->expires_ms))
             out->expires_ms = c->expires_ms;
-        if (cf_policy_parse(a, c->policy, &p, &perr) != CF_OK) {
-            cf_error("authz: the stored policy of %.*s does not parse: %s: %s", CF_STR_FMT(c->id),
-                     perr.field, perr.message);
-            *why = "a stored policy does not parse";
-            return CF_PRINCIPAL_ERROR;
-        }
-        out->policies[out->npolicies++] = p;
     }
+    if (e->npolicies < e->nchain) {
+        *why = e->policy_error;
+        return CF_PRINCIPAL_ERROR;
+    }
+    for (size_t i = 0; i < e->npolicies; i++)
+        out->policies[out->npolicies++] = e->policies[i];
     return CF_PRINCIPAL_OK;
 }
 

@@ -1,12 +1,15 @@
 /* Authorization: a principal is a credential with its whole ancestor chain (and, for a
  * temporary credential, the temporary policy on top). A request is allowed only when every
- * policy on the chain allows it and none denies it. Nothing is cached: a credential
- * disabled, expired or deleted anywhere up the chain stops the next request. */
+ * policy on the chain allows it and none denies it. A credential disabled, expired or deleted
+ * anywhere up the chain stops the next request: the chain comes from the store or from a
+ * cache entry of the current credential epoch (auth/credcache.h), and every state that
+ * depends on time is checked on each request. */
 #ifndef COFFER_AUTH_AUTHZ_H
 #define COFFER_AUTH_AUTHZ_H
 
 #include <stdbool.h>
 
+#include "auth/credcache.h"
 #include "auth/policy.h"
 #include "auth/sts.h"
 #include "meta/meta.h"
@@ -37,6 +40,13 @@ typedef enum cf_principal_rc {
 cf_principal_rc cf_principal_load(cf_meta *m, cf_str cred_id, const cf_temp_cred *temp,
                                   cf_str source_ip, int64_t now_ms, cf_arena *a,
                                   cf_principal *out, const char **why);
+
+/* The same from a loaded entry of the credential (for a temporary credential: of its parent):
+ * out points into e, which must outlive it. */
+cf_principal_rc cf_principal_from_entry(const cf_cred_entry *e, cf_str cred_id,
+                                        const cf_temp_cred *temp, cf_str source_ip,
+                                        int64_t now_ms, cf_arena *a, cf_principal *out,
+                                        const char **why);
 
 /* Every policy allows and none denies. */
 bool cf_principal_allows(const cf_principal *p, const cf_authz_req *r);

@@ -505,12 +505,22 @@ out:
 
 cf_rc cf_cred_lookup(cf_meta *m, const cf_keyring *kr, cf_str access_key, cf_arena *a, cf_cred *out)
 {
+    cf_cred_row row;
     cf_rc rc;
 
     memset(out, 0, sizeof(*out));
-    rc = cf_meta_call(m, cred_get, access_key, a, &out->row);
+    rc = cf_meta_call(m, cred_get, access_key, a, &row);
     if (rc != CF_OK)
         return rc;
+    return cf_cred_open_row(kr, &row, a, out);
+}
+
+cf_rc cf_cred_open_row(const cf_keyring *kr, const cf_cred_row *row, cf_arena *a, cf_cred *out)
+{
+    cf_rc rc;
+
+    memset(out, 0, sizeof(*out));
+    out->row = *row;
     rc = cf_secret_open(kr, out->row.id, out->row.secret_sealed, a, &out->secret);
     if (rc == CF_OK && out->row.old_secret_sealed.len)
         rc = cf_secret_open(kr, out->row.id, out->row.old_secret_sealed, a, &out->old_secret);

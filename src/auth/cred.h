@@ -60,5 +60,8 @@ typedef struct cf_cred {
  * ancestors are the caller's to check (see authz). */
 cf_rc cf_cred_lookup(cf_meta *m, const cf_keyring *kr, cf_str access_key, cf_arena *a,
                      cf_cred *out);
+/* Opens the secrets of a row already read (into arena a; out->row copies *row). CF_EIO if a
+ * sealed secret does not open under kr. */
+cf_rc cf_cred_open_row(const cf_keyring *kr, const cf_cred_row *row, cf_arena *a, cf_cred *out);
 
 #endif

@@ -615,6 +615,53 @@ void cf_sigv4_sign(const uint8_t key[32], cf_str msg, char hex[65])
 
 /* ---- verification ---- */
 
+void cf_sigv4_keymemo_init(cf_sigv4_keymemo *m)
+{
+    memset(m, 0, sizeof *m);
+    pthread_mutex_init(&m->lock, NULL);
+}
+
+void cf_sigv4_keymemo_destroy(cf_sigv4_keymemo *m)
+{
+    pthread_mutex_destroy(&m->lock);
+    wipe(m->key, sizeof m->key);
+}
+
+/* The signing key for a's scope, from the memo when it holds that scope's. */
+static void signing_key_for(const cf_sigv4_verify_in *in, const cf_sigv4_auth *a, uint8_t k[32])
+{
+    cf_sigv4_keymemo *m = in->memo;
+    char scope[sizeof m->scope];
+    size_t n = 0;
+    bool fits = m != NULL && a->date.len + a->region.len + a->service.len + 2 <= sizeof scope;
+    if (fits) {
+        memcpy(scope, a->date.p, a->date.len);
+        n = a->date.len;
+        scope[n++] = '/';
+        memcpy(scope + n, a->region.p, a->region.len);
+        n += a->region.len;
+        scope[n++] = '/';
+        memcpy(scope + n, a->service.p, a->service.len);
+        n += a->service.len;
+        pthread_mutex_lock(&m->lock);
+        bool hit = m->valid && m->scope_len == n && memcmp(m->scope, scope, n) == 0;
+        if (hit)
+            memcpy(k, m->key, 32);
+        pthread_mutex_unlock(&m->lock);
+        if (hit)
+            return;
+    }
+    cf_sigv4_signing_key(in->secret, a->date, a->region, a->service, k);
+    if (fits) {
+        pthread_mutex_lock(&m->lock);
+        memcpy(m->scope, scope, n);
+        m->scope_len = n;
+        memcpy(m->key, k, 32);
+        m->valid = true;
+        pthread_mutex_unlock(&m->lock);
+    }
+}
+
 /* scope is "date/region/service/aws4_request" of the parsed parts (a caller may fill the
  * struct by hand). */
 static bool scope_consistent(const cf_sigv4_auth *a)
@@ -684,7 +731,7 @@ cf_s3err cf_sigv4_verify(const cf_sigv4_verify_in *in, uint8_t key[32], cf_buf *
         e = CF_S3_InternalError;
         goto out;
     }
-    cf_sigv4_signing_key(in->secret, a->date, a->region, a->service, k);
+    signing_key_for(in, a, k);
     cf_sigv4_sign(k, cf_buf_str(sb), sig);
     e = CF_S3_SignatureDoesNotMatch;
     if (!cf_ct_eq(sig, SIG_HEX_LEN, a->signature.p, a->signature.len))

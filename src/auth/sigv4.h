@@ -4,6 +4,7 @@
 #ifndef COFFER_AUTH_SIGV4_H
 #define COFFER_AUTH_SIGV4_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -82,12 +83,26 @@ bool cf_uri_decode(cf_arena *a, cf_str s, cf_str *out);
  * gets an empty value. False on a bad escape or more than max parameters. */
 bool cf_query_parse(cf_arena *a, cf_str raw, size_t max, cf_kv **out, size_t *n);
 
+/* The signing key last derived from one secret and the scope it was for: a client signs all
+ * of a day's requests with one key, and deriving it takes four HMACs. Thread-safe; set up
+ * with cf_sigv4_keymemo_init, released with cf_sigv4_keymemo_destroy (which wipes it). */
+typedef struct cf_sigv4_keymemo {
+    pthread_mutex_t lock;
+    bool valid;
+    char scope[128]; /* date/region/service */
+    size_t scope_len;
+    uint8_t key[32];
+} cf_sigv4_keymemo;
+void cf_sigv4_keymemo_init(cf_sigv4_keymemo *m);
+void cf_sigv4_keymemo_destroy(cf_sigv4_keymemo *m);
+
 typedef struct cf_sigv4_verify_in {
     const cf_sigv4_request *req;
     const cf_sigv4_auth *auth;
     cf_str secret;
     cf_str region;       /* the server's region; "auto" accepts any */
     int64_t now_ms;
+    cf_sigv4_keymemo *memo; /* optional: remembers the signing key derived from secret */
 } cf_sigv4_verify_in;
 
 /* Checks scope (service s3, region, date matching X-Amz-Date, aws4_request), time (skew for

@@ -260,6 +260,11 @@ typedef struct cf_meta_ops {
     /* Deletes id and all its descendants in one transaction; *deleted gets the count.
      * CF_ENOTFOUND if id is unknown. */
     cf_rc (*cred_delete_subtree)(cf_meta *m, cf_str id, uint64_t *deleted);
+    /* A number that moves on whenever a credential row may have changed (insert, update,
+     * delete; not cred_touch), read before loading credential data that is then cached: a
+     * cache entry is valid while the epoch it was loaded at is still current. A backend
+     * shared by several processes must see the others' writes here too. NULL: no caching. */
+    uint64_t (*cred_epoch)(cf_meta *m);
 
     /* Audit log. */
     cf_rc (*audit_append)(cf_meta *m, const cf_audit_row *r);

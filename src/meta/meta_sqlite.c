@@ -16,13 +16,17 @@
 #include "meta/meta_sqlite.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -300,6 +304,10 @@ struct msq {
     pthread_mutex_t lock;  /* guards conns */
     pthread_mutex_t wlock; /* serialises this process's write transactions */
     conn *conns;
+    /* Credential writes move it on. In-process only: the lock below makes this process the
+     * database's sole writer. */
+    atomic_uint_fast64_t cred_epoch;
+    int lock_fd; /* flock()ed: one cofferd per data directory */
 };
 
 /* ---- connections ---- */
@@ -2043,13 +2051,25 @@ static cf_rc cred_insert_row(conn *c, const cf_cred_row *r)
     return rc;
 }
 
+/* After a credential write: caches loaded before it must not be used after it returns. */
+static cf_rc cred_changed(cf_meta *mm, cf_rc rc)
+{
+    atomic_fetch_add(&((msq *)mm)->cred_epoch, 1);
+    return rc;
+}
+
+static uint64_t m_cred_epoch(cf_meta *mm)
+{
+    return atomic_load(&((msq *)mm)->cred_epoch);
+}
+
 static cf_rc m_cred_insert(cf_meta *mm, const cf_cred_row *r)
 {
     cf_rc rc;
     conn *c = write_conn(mm, &rc);
     if (!c)
         return rc;
-    return end_write(c, cred_insert_row(c, r));
+    return cred_changed(mm, end_write(c, cred_insert_row(c, r)));
 }
 
 /* Any failure rolls back both inserts. */
@@ -2067,7 +2087,7 @@ static cf_rc m_bucket_create_with_cred(cf_meta *mm, const cf_bucket_info *b, con
         if (rc == CF_EEXIST)
             rc = CF_ECONFLICT;
     }
-    return end_write(c, rc);
+    return cred_changed(mm, end_write(c, rc));
 }
 
 /* The parent cannot change (it is part of the path): CF_EINVAL if r names another. */
@@ -2091,7 +2111,7 @@ static cf_rc m_cred_update(cf_meta *mm, const cf_cred_row *r)
         if (rc == CF_OK)
             rc = exists ? CF_EINVAL : CF_ENOTFOUND;
     }
-    return end_write(c, rc);
+    return cred_changed(mm, end_write(c, rc));
 }
 
 static cf_rc m_cred_get(cf_meta *mm, cf_str id, cf_arena *a, cf_cred_row *out)
@@ -2267,7 +2287,7 @@ static cf_rc m_cred_delete_subtree(cf_meta *mm, cf_str id, uint64_t *deleted)
                        ARGS(A_BLOB(cf_buf_str(&lo)), A_BLOB(cf_buf_str(&hi))));
     if (rc == CF_OK)
         *deleted = (uint64_t)sqlite3_changes64(c->db);
-    rc = end_write(c, rc);
+    rc = cred_changed(mm, end_write(c, rc));
     if (rc != CF_OK)
         *deleted = 0;
     cf_buf_free(&lo);
@@ -2352,6 +2372,8 @@ static void m_close(cf_meta *mm)
     }
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->wlock);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd);
     free(m->path);
     free(m);
 }
@@ -2392,6 +2414,7 @@ static const cf_meta_ops sqlite_ops = {
     .cred_in_subtree = m_cred_in_subtree,
     .cred_list_subtree = m_cred_list_subtree,
     .cred_delete_subtree = m_cred_delete_subtree,
+    .cred_epoch = m_cred_epoch,
     .audit_append = m_audit_append,
     .audit_query = m_audit_query,
 };
@@ -2449,9 +2472,23 @@ cf_meta *cf_meta_sqlite_open(const char *path, bool fsync)
         goto out;
     m->base.ops = &sqlite_ops;
     m->fsync = fsync;
+    m->lock_fd = -1;
+    atomic_init(&m->cred_epoch, 1);
     m->path = strdup(path);
     if (!m->path)
         goto out;
+    /* Two servers on one directory would each trust their caches and remove each other's
+     * staged files. An flock is released by the kernel when the process dies, even by kill -9. */
+    m->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (m->lock_fd < 0) {
+        cf_error("meta: cannot open %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (flock(m->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        cf_error("meta: %s is in use by another process (%s): one cofferd per data directory",
+                 path, strerror(errno));
+        goto out;
+    }
     if (pthread_key_create(&m->key, conn_release) != 0)
         goto out;
     key = true;
@@ -2481,6 +2518,8 @@ out:
                 pthread_key_delete(m->key);
             if (lock)
                 pthread_mutex_destroy(&m->lock);
+            if (m->lock_fd >= 0)
+                close(m->lock_fd);
             free(m->path);
             free(m);
         }

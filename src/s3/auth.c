@@ -1,6 +1,7 @@
 /* Who sent an S3 request and may they: SigV4 and SigV2 (header and presigned), session
  * tokens of temporary credentials, the principal's chain, and per-action authorization with
  * refusals audited. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -195,9 +196,29 @@ cf_s3err cf_s3_load_principal(cf_s3_req *q)
 {
     const char *why = NULL;
     int64_t now = cf_now_ms();
-    cf_principal_rc pr = cf_principal_load(
-        q->s3->meta, q->authn.cred.row.id, q->authn.temporary ? &q->authn.temp : NULL,
-        cf_str_c(q->http->remote_addr), now, q->arena, &q->principal, &why);
+    const cf_temp_cred *temp = q->authn.temporary ? &q->authn.temp : NULL;
+    cf_cred_entry *entry = q->authn.entry;
+    cf_principal_rc pr;
+    if (entry == NULL && temp != NULL && q->s3->auth.cache != NULL) {
+        /* A temporary credential's chain is its parent's. */
+        cf_rc rc = cf_credcache_get(q->s3->auth.cache, temp->parent_id, q->arena, &entry);
+        if (rc != CF_OK)
+            entry = NULL;
+        if (rc == CF_ENOTFOUND) {
+            why = "the parent of the temporary credential is gone";
+            pr = CF_PRINCIPAL_UNKNOWN;
+            goto decided;
+        }
+    }
+    if (entry != NULL)
+        pr = cf_principal_from_entry(entry, q->authn.cred.row.id, temp,
+                                     cf_str_c(q->http->remote_addr), now, q->arena,
+                                     &q->principal, &why);
+    else
+        pr = cf_principal_load(q->s3->meta, q->authn.cred.row.id, temp,
+                               cf_str_c(q->http->remote_addr), now, q->arena, &q->principal,
+                               &why);
+decided:;
     cf_s3err e = CF_S3_OK;
     switch (pr) {
     case CF_PRINCIPAL_OK:
@@ -228,8 +249,19 @@ cf_s3err cf_s3_load_principal(cf_s3_req *q)
         return e;
     }
     const cf_cred_row *me = &q->principal.chain[0];
-    if (!q->principal.temporary && now - me->last_used_ms >= LAST_USED_EVERY_MS &&
-        cf_meta_call(q->s3->meta, cred_touch, me->id, now) != CF_OK)
+    if (q->principal.temporary)
+        return CF_S3_OK;
+    if (entry != NULL) {
+        /* The cached row's last_used is as old as the entry: the entry remembers the last
+         * touch, and one thread wins each minute's. */
+        int64_t last = atomic_load(&entry->touched_ms);
+        if (now - last < LAST_USED_EVERY_MS ||
+            !atomic_compare_exchange_strong(&entry->touched_ms, &last, now))
+            return CF_S3_OK;
+    } else if (now - me->last_used_ms < LAST_USED_EVERY_MS) {
+        return CF_S3_OK;
+    }
+    if (cf_meta_call(q->s3->meta, cred_touch, me->id, now) != CF_OK)
         cf_warn("s3: cannot record the last use of %.*s", CF_STR_FMT(me->id));
     return CF_S3_OK;
 }

@@ -235,7 +235,7 @@ static void test_doc_seed(void **state)
                               CF_STR(DATE), &au),
         CF_S3_OK);
     assert_true(cf_time_parse_amz(CF_STR(DATE), &now));
-    cf_sigv4_verify_in in = {&r, &au, CF_STR(SECRET), CF_STR("us-east-1"), now};
+    cf_sigv4_verify_in in = {&r, &au, CF_STR(SECRET), CF_STR("us-east-1"), now, NULL};
     assert_int_equal(cf_sigv4_verify(&in, key, NULL, NULL), CF_S3_OK);
     doc_key();
     assert_memory_equal(key, g_key, 32);

@@ -589,6 +589,10 @@ static void test_hashes(void **state)
     cf_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
     hex_of(d, 32, hex);
     assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    /* An empty key is a key of zero bytes (the context is reused across calls). */
+    cf_hmac_sha256("", 0, "", 0, d);
+    hex_of(d, 32, hex);
+    assert_string_equal(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
     /* RFC 4231 test case 6: key longer than the block size. */
     {
         uint8_t key[131];

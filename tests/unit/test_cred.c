@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "auth/cred.h"
+#include "auth/credcache.h"
 #include "core/crypto.h"
 #include "meta/meta_sqlite.h"
 
@@ -641,6 +642,63 @@ static void test_lookup(void **state)
     m->ops->close(m);
 }
 
+/* The cache serves one entry per credential epoch: a hit is the same entry, any credential
+ * write makes the next get reload, and an entry a request still holds outlives its slot. */
+static void test_credcache(void **state)
+{
+    cf_keyring kr;
+    cf_root_info ri;
+    cf_meta *m = open_meta("cache.db");
+    cf_arena *a = cf_arena_new(0), *b = cf_arena_new(0);
+    cf_cred_entry *e1, *e2, *e3;
+    cf_credcache *cc;
+    cf_cred_row row;
+    (void)state;
+
+    assert_non_null(a);
+    assert_non_null(b);
+    load_key(&kr);
+    CAPTURED(cf_cred_bootstrap_root(m, &kr, 1700000000000, &ri), CF_OK);
+    cc = cf_credcache_new(m, &kr, 16);
+    assert_non_null(cc);
+
+    assert_int_equal(cf_credcache_get(cc, CF_STR("CFNOSUCHKEY"), a, &e1), CF_ENOTFOUND);
+    assert_int_equal(cf_credcache_get(cc, cf_str_c(ri.access_key), a, &e1), CF_OK);
+    assert_true(cf_str_eq_c(e1->cred.secret, ri.secret));
+    assert_int_equal(e1->nchain, 1);
+    assert_int_equal(e1->npolicies, 1);
+    assert_true(e1->memoized);
+    assert_int_equal(cf_credcache_get(cc, cf_str_c(ri.access_key), b, &e2), CF_OK);
+    assert_ptr_equal(e1, e2);
+
+    /* Disabling it is seen at once, while the old entry stays readable for its holder. */
+    row = e1->cred.row;
+    row.status = CF_CRED_DISABLED;
+    assert_int_equal(cf_meta_call(m, cred_update, &row), CF_OK);
+    assert_int_equal(cf_credcache_get(cc, cf_str_c(ri.access_key), b, &e3), CF_OK);
+    assert_ptr_not_equal(e3, e1);
+    assert_int_equal(e3->cred.row.status, CF_CRED_DISABLED);
+    assert_int_equal(e1->cred.row.status, CF_CRED_ACTIVE);
+    assert_true(cf_str_eq_c(e1->cred.secret, ri.secret));
+    cf_arena_destroy(a); /* drops the last reference to the replaced entry */
+
+    /* Deleting it: unknown from the next get on. */
+    uint64_t n = 0;
+    assert_int_equal(cf_meta_call(m, cred_delete_subtree, cf_str_c(ri.access_key), &n), CF_OK);
+    a = cf_arena_new(0);
+    assert_int_equal(cf_credcache_get(cc, cf_str_c(ri.access_key), a, &e1), CF_ENOTFOUND);
+
+    /* Without slots nothing is kept: each get loads into the caller's arena. */
+    cf_credcache_free(cc);
+    cc = cf_credcache_new(m, &kr, 0);
+    assert_non_null(cc);
+    assert_int_equal(cf_credcache_get(cc, cf_str_c(ri.access_key), a, &e1), CF_ENOTFOUND);
+    cf_credcache_free(cc);
+    cf_arena_destroy(a);
+    cf_arena_destroy(b); /* e3 and the freed cache's slot reference are gone now */
+    m->ops->close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +713,7 @@ int main(void)
         cmocka_unit_test_setup(test_bootstrap_partial_env, setup),
         cmocka_unit_test_setup(test_bootstrap_env_invalid, setup),
         cmocka_unit_test_setup(test_lookup, setup),
+        cmocka_unit_test_setup(test_credcache, setup),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

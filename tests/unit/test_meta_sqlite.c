@@ -231,6 +231,9 @@ static void test_schema(void **state)
     }
     sqlite3_close(db);
 
+    /* One process per database: a second open while the first is live is refused. */
+    assert_null(cf_meta_sqlite_open(f->path, false));
+
     /* A path that cannot be opened. */
     assert_null(cf_meta_sqlite_open("/nonexistent-dir/x/meta.db", false));
 }
@@ -645,7 +648,13 @@ static void test_credentials(void **state)
 
     assert_int_equal(m->ops->cred_count(m, &n), CF_OK);
     assert_int_equal(n, 0);
+    uint64_t epoch = m->ops->cred_epoch(m);
     assert_int_equal(m->ops->cred_insert(m, &r), CF_OK);
+    assert_true(m->ops->cred_epoch(m) != epoch);
+    epoch = m->ops->cred_epoch(m);
+    assert_int_equal(m->ops->cred_touch(m, CF_STR("AKIAROOT"), 5), CF_OK);
+    assert_int_equal(m->ops->cred_epoch(m), epoch); /* last_used is not a change caches see */
+    assert_int_equal(m->ops->cred_touch(m, CF_STR("AKIAROOT"), 4), CF_OK);
     assert_int_equal(m->ops->cred_insert(m, &r), CF_EEXIST);
     assert_int_equal(m->ops->cred_get(m, CF_STR("AKIAROOT"), f->a, &got), CF_OK);
     assert_true(cf_str_eq(got.id, r.id));
@@ -691,7 +700,9 @@ static void test_credentials(void **state)
     r.old_secret_sealed = CF_STR("old");
     r.old_secret_until_ms = 99;
     r.token_hash = CF_STR_NULL;
+    epoch = m->ops->cred_epoch(m);
     assert_int_equal(m->ops->cred_update(m, &r), CF_OK);
+    assert_true(m->ops->cred_epoch(m) != epoch);
     assert_int_equal(m->ops->cred_get(m, CF_STR("AKIACHILD"), f->a, &got), CF_OK);
     assert_true(cf_str_eq_c(got.name, "renamed"));
     assert_int_equal(got.status, CF_CRED_ACTIVE);

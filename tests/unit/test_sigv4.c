@@ -658,6 +658,20 @@ static cf_s3err verify_vec(const vec *v, cf_str amz_date, int64_t now, const cha
     };
     memset(key, 0xAA, sizeof(key));
     e = cf_sigv4_verify(&in, key, &canon, &sts);
+    {
+        /* A key memo gives the same verdict and key, whether it misses or hits. */
+        cf_sigv4_keymemo memo;
+        uint8_t mk[32];
+        cf_sigv4_keymemo_init(&memo);
+        in.memo = &memo;
+        for (int pass = 0; pass < 2; pass++) {
+            assert_int_equal(cf_sigv4_verify(&in, mk, NULL, NULL), e);
+            if (e == CF_S3_OK)
+                assert_memory_equal(mk, key, 32);
+        }
+        cf_sigv4_keymemo_destroy(&memo);
+        in.memo = NULL;
+    }
     if (canon_out)
         snprintf(canon_out, canon_cap, "%s", canon.p ? canon.p : "");
     if (e == CF_S3_OK) {
