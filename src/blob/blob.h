@@ -57,6 +57,10 @@ typedef struct cf_blob_ops {
      * published, every other one removed. Returns the count of each through the out-params. */
     cf_rc (*recover)(cf_blob_store *s, bool (*referenced)(void *ctx, const char *id), void *ctx,
                      uint64_t *published, uint64_t *removed);
+
+    /* Whether n bytes of object data stored beside the blobs (small bodies kept inline in
+     * the metadata store) still leave the reserve writes keep free: CF_ENOSPC if not. */
+    cf_rc (*room)(cf_blob_store *s, uint64_t n);
 } cf_blob_ops;
 
 struct cf_blob_store {

@@ -196,6 +196,16 @@ static cf_rc take_allowance(cf_blob_writer *w, size_t n)
     return CF_OK;
 }
 
+static cf_rc fs_room(cf_blob_store *bs, uint64_t n)
+{
+    fs_store *s = (fs_store *)bs;
+    struct statvfs sv;
+    if (fstatvfs(s->staging_fd, &sv) != 0 || sv.f_frsize == 0)
+        return CF_OK; /* unknown: the metadata store's own write is the judge */
+    uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+    return avail >= s->reserve && avail - s->reserve >= n ? CF_OK : CF_ENOSPC;
+}
+
 static cf_rc fs_write(cf_blob_writer *w, const void *p, size_t n)
 {
     const char *c = p;
@@ -535,6 +545,7 @@ static const cf_blob_ops fs_ops = {
     .reader_close = fs_reader_close,
     .remove = fs_remove,
     .recover = fs_recover,
+    .room = fs_room,
 };
 
 /* mkdir -p for the store directory itself (it may be several levels deep). */

@@ -79,6 +79,14 @@ bool cf_s3_payload_setup(cf_s3_req *q)
         q->decoded_len = r->content_length;
         q->has_decoded_len = true;
     }
+    /* A buffered body too large to fit is normally read to its end before the answer, so the
+     * client, busy sending, sees the error and not a reset. One so large that the http
+     * layer would stop discarding it (8 MiB) anyway is refused before a byte is read. */
+    if (q->op->body == NULL && q->op->body_max > 0 && q->has_decoded_len &&
+        q->decoded_len > (uint64_t)q->op->body_max + (8u << 20)) {
+        cf_s3_error(q, CF_S3_MaxMessageLengthExceeded, NULL);
+        return false;
+    }
 
     /* At most one checksum, from a header or announced for the trailer. */
     for (size_t i = 0; i < r->nheaders && !q->op->object_checksum_headers; i++) {

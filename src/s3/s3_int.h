@@ -160,11 +160,20 @@ cf_s3err cf_s3_commit_object(cf_s3_req *q, cf_object_info *o, const cf_put_cond 
 void cf_s3_remove_blob(cf_s3_req *q, const char *id);
 
 /* ---- staged bodies (object_put.c): PutObject and UploadPart stream into a blob ---- */
+/* Bodies up to this size whose length is announced may be kept in the metadata store: one
+ * database commit instead of a file create, write, fsync, rename and directory fsync. */
+#define CF_S3_INLINE_MAX (16u << 10)
 typedef struct cf_s3_stage {
     cf_blob_writer *w; /* open until finish */
     char blob_id[CF_BLOB_ID_LEN + 1];
     bool staged;  /* finished, not yet committed: cf_s3_stage_done discards it */
     uint64_t max; /* the largest body accepted */
+    /* Set by the caller before begin when the body may be inline; begin then chooses, and an
+     * inline body collects in inline_p (arena memory) with no blob at all. */
+    bool allow_inline;
+    bool is_inline;
+    char *inline_p;
+    size_t inline_len, inline_cap;
 } cf_s3_stage;
 /* Checks the request announces its length (MissingContentLength) and that it is at most max
  * (EntityTooLarge), then opens a staged blob. Answers the error itself and returns false. */

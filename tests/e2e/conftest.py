@@ -140,6 +140,9 @@ class Server:
                                    % (rc, self.stderr()[-4000:]))
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    pass
+                # The admin listener starts after the S3 one: ready once both accept.
+                with socket.create_connection(("127.0.0.1", self.admin_port), timeout=1):
                     return
             except OSError:
                 pass
