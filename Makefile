@@ -9,11 +9,23 @@ OPT      ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 
+ifeq ($(SANITIZE)$(TSAN),11)
+$(error SANITIZE=1 and TSAN=1 cannot share a build: pick one)
+endif
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 BUILD   := build/asan
 BIN     := build/asan/bin
+else ifeq ($(TSAN),1)
+# ThreadSanitizer (gcc or CC=clang): -O1 because TSan is 5-15x slower anyway and -O2 blurs
+# its stacks. Reports go to stderr, where the e2e fixtures look for them; scripts/test.sh sets
+# TSAN_OPTIONS (tests/tsan.supp).
+OPT     := -O1 -g
+CFLAGS  += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
+BUILD   := build/tsan
+BIN     := build/tsan/bin
 else
 BUILD   := build/default
 BIN     := bin
@@ -23,6 +35,9 @@ LIB_SRC  := $(sort $(wildcard src/core/*.c src/http/*.c src/s3/*.c src/admin/*.c
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# The unit tests that start threads: the ones `make test` also runs under ThreadSanitizer.
+TSAN_UNIT := $(patsubst tests/unit/%.c,build/tsan/tests/%,$(shell grep -lE \
+               'pthread_create|cf_s3_gc_start|cf_s3_lifecycle_start' $(UNIT_SRC) 2>/dev/null))
 
 .PHONY: all run test unit e2e deps test-deps clean checksrc format bench
 all: $(BIN)/cofferd $(BIN)/coffer
@@ -65,15 +80,19 @@ unit: $(UNIT_BIN)
 
 # Everything, twice where it matters: the unit tests of the normal and of the ASan+UBSan build,
 # every fuzz target for 20 s (after replaying its regressions), and the end-to-end suites
-# against both servers.
+# against both servers. The ThreadSanitizer build runs only what has threads: the unit tests
+# that start some and the concurrency end-to-end tests (scripts/test.sh picks them).
 test: test-deps
-	@$(MAKE) --no-print-directory SANITIZE= all unit
-	@$(MAKE) --no-print-directory SANITIZE=1 all unit
+	@$(MAKE) --no-print-directory SANITIZE= TSAN= all unit
+	@$(MAKE) --no-print-directory SANITIZE=1 TSAN= all unit
+	@$(MAKE) --no-print-directory SANITIZE= TSAN=1 build/tsan/bin/cofferd $(TSAN_UNIT)
 	@scripts/checksrc.sh
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@COFFER_BIN=$(CURDIR)/bin/cofferd COFFER_SAN_BIN=$(CURDIR)/build/asan/bin/cofferd \
+	  COFFER_TSAN_BIN=$(CURDIR)/build/tsan/bin/cofferd \
 	  COFFER_CLI=$(CURDIR)/bin/coffer scripts/test.sh \
-	  $(UNIT_SRC:tests/unit/%.c=build/default/tests/%) $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+	  $(UNIT_SRC:tests/unit/%.c=build/default/tests/%) $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%) \
+	  $(TSAN_UNIT)
 
 checksrc:
 	@scripts/checksrc.sh

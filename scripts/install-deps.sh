@@ -13,7 +13,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 
 build_pkgs=(build-essential pkg-config libmicrohttpd-dev libssl-dev libsqlite3-dev
     libjansson-dev libexpat1-dev zlib1g-dev libcurl4-openssl-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-dev python3-boto3 python3-pytest python3-requests python3-yaml awscli nodejs npm chromium)
+# libtsan2: gcc's ThreadSanitizer runtime (make TSAN=1); clang's is in libclang-rt-dev.
+test_pkgs=(libcmocka-dev clang libclang-rt-dev libtsan2 python3-boto3 python3-pytest python3-requests python3-yaml awscli nodejs npm chromium)
 # hey: wrk cannot read answers to HEAD (it waits for Content-Length bytes), hey can.
 bench_pkgs=(wrk curl hey python3-boto3)
 

@@ -6,10 +6,13 @@
 # suite's own output and ends with one line: "N passed, M failed" (totals of all suites).
 # Exits 1 if anything failed or a suite could not run; a crashed suite counts as at least
 # one failure. TEST_FILTER is passed to pytest -k; COFFER_BIN (a sanitizer build, say) is
-# used by every end-to-end suite.
+# used by every end-to-end suite. COFFER_SAN_BIN (ASan+UBSan) reruns the pytest suite and
+# COFFER_TSAN_BIN (ThreadSanitizer) its concurrency tests against those builds.
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
+# For the TSan unit tests and server; options the caller set come last and win.
+export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp second_deadlock_stack=1${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -56,15 +59,35 @@ for bin in "$@"; do
 done
 
 # ---- end to end: pytest, boto3, AWS CLI; once against the normal build and, when
-# COFFER_SAN_BIN names one, once more against the ASan+UBSan build (the fixtures fail a test
-# whose server log holds a sanitizer report).
-# run_pytest LABEL BINARY TAG
+# COFFER_SAN_BIN names one, once more against the ASan+UBSan build; when COFFER_TSAN_BIN names
+# one, the tests below that drive the server from many threads against the ThreadSanitizer
+# build (5-15x slower: not the whole suite). The fixtures fail a test whose server log holds
+# a sanitizer report.
+tsan_tests=(
+    tests/e2e/test_concurrency.py
+    tests/e2e/test_connections.py
+    tests/e2e/test_crash.py
+    tests/e2e/test_cred_lifecycle.py
+    tests/e2e/test_delegation.py
+    tests/e2e/test_multipart.py::test_overwrite_and_delete_collect_parts
+    tests/e2e/test_multipart.py::test_get_streams_one_version_while_overwritten
+    tests/e2e/test_multipart.py::test_concurrent_reads_and_overwrites
+    tests/e2e/test_multipart.py::test_parallel_uploads
+    tests/e2e/test_delete_objects.py::test_delete_1000_keys
+    tests/e2e/test_delete_objects.py::test_unicode_and_special_keys
+    tests/e2e/test_lifecycle.py::test_sweeper_applies_the_rules
+    tests/e2e/test_lifecycle.py::test_sweeper_skips_rewritten_objects
+)
+# run_pytest LABEL BINARY TAG [TEST PATH...] (default: tests/e2e)
 run_pytest() {
-    echo "==> $1: /usr/bin/python3 -m pytest tests/e2e${TEST_FILTER:+ -k $TEST_FILTER} ($2)"
-    xml="$tmp/e2e-$3.xml"
+    local label=$1 bin=$2 tag=$3
+    shift 3
+    local paths=("${@:-tests/e2e}")
+    echo "==> $label: /usr/bin/python3 -m pytest ${paths[*]}${TEST_FILTER:+ -k $TEST_FILTER} ($bin)"
+    xml="$tmp/e2e-$tag.xml"
     filter=()
     [ -n "${TEST_FILTER:-}" ] && filter=(-k "$TEST_FILTER")
-    COFFER_BIN="$2" /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$xml" "${filter[@]}" tests/e2e
+    COFFER_BIN="$bin" /usr/bin/python3 -m pytest -q -p no:cacheprovider --junitxml="$xml" "${filter[@]}" "${paths[@]}"
     rc=$?
     if [ -f "$xml" ]; then
         read -r pass fail < <(/usr/bin/python3 scripts/junit_count.py "$xml") || { pass=0; fail=1; }
@@ -81,11 +104,14 @@ run_pytest() {
         echo "test: pytest ran no test"
         fail=1
     fi
-    count "$1" "$pass" "$fail"
+    count "$label" "$pass" "$fail"
 }
 run_pytest "e2e (pytest)" "${COFFER_BIN:-$PWD/bin/cofferd}" default
 if [ -n "${COFFER_SAN_BIN:-}" ]; then
     run_pytest "e2e sanitizers (pytest)" "$COFFER_SAN_BIN" asan
+fi
+if [ -n "${COFFER_TSAN_BIN:-}" ]; then
+    run_pytest "e2e tsan (pytest)" "$COFFER_TSAN_BIN" tsan "${tsan_tests[@]}"
 fi
 
 # ---- end to end: node's test runner over DIR (npm ci first if needed), counted as LABEL
