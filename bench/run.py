@@ -727,6 +727,12 @@ class Pass:
                 log("[%s] %s FAILED: %s" % (self.fsync, case.label, e))
                 self.results.append(failed_case(case, self.fsync, str(e)))
             log("[%s] %s took %.0f s" % (self.fsync, case.label, time.monotonic() - t0))
+        if self.fsync == "never" and self.args.rss_put_size:
+            try:
+                self.memory["big_put_peak_rss"] = self.big_put_peak_rss(self.args.rss_put_size)
+                self.memory["big_put_size"] = self.args.rss_put_size
+            except Exception as e:
+                log("[%s] RSS during a big PUT: %s" % (self.fsync, e))
         # VmHWM can trail a VmRSS read moments before (the kernel batches its counters).
         self.memory["peak_rss"] = max(proc_status(self.coffer.proc.pid, "VmHWM"),
                                       self.memory.get("idle_conns_rss") or 0)
@@ -839,6 +845,37 @@ class Pass:
             self.coffer_delete_all(BUCKET, keys[:min(n, r["max_issued"] * r["threads"])],
                                    case.id)
         return r
+
+    def big_put_peak_rss(self, size):
+        """cofferd's peak RSS (VmHWM, reset first through clear_refs) while one PUT streams
+        size bytes to it; the object is deleted afterwards."""
+        import http.client
+        key = "rss/big"
+        target = presign(self.coffer.endpoint, "put_object", BUCKET, [key])[0]
+        pid = self.coffer.proc.pid
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")  # resets VmHWM to the current RSS
+        base = proc_status(pid, "VmRSS")
+        block = os.urandom(MIB)
+        t0 = time.monotonic()
+        conn = http.client.HTTPConnection("127.0.0.1", self.coffer.port, timeout=600)
+        conn.putrequest("PUT", target, skip_accept_encoding=True)
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        left = size
+        while left > 0:
+            n = min(left, MIB)
+            conn.send(block[:n])
+            left -= n
+        status = conn.getresponse().status
+        conn.close()
+        peak = proc_status(pid, "VmHWM")
+        self.coffer_delete_all(BUCKET, [key], "rss")
+        if status != 200:
+            raise RuntimeError("the PUT answered %d" % status)
+        log("[%s] RSS during a %.2f GiB PUT: peak %.1f MiB (%.1f MiB before), %.0f MB/s"
+            % (self.fsync, size / GIB, peak / MIB, base / MIB, size / (time.monotonic() - t0) / MB))
+        return peak
 
     def run_big(self, case):
         a = self.args
@@ -1059,7 +1096,10 @@ def parse_args(argv):
     p.add_argument("--fsync", default="never,always",
                    help="cofferd --fsync modes, one pass each (default never,always)")
     p.add_argument("--keys", type=int,
-                   help="keys in the listing bucket (default 100,000; quick 10,000)")
+                   help="keys in the listing bucket (default 1,000,000; quick 10,000)")
+    p.add_argument("--rss-put-size", type=int, default=None,
+                   help="bytes of the PUT during which cofferd's peak RSS is read (fsync never "
+                        "pass; default 5 GiB, quick 256 MiB; 0: skip)")
     p.add_argument("--big-size", type=int, default=GIB,
                    help="bytes of the curl stream case (default 1 GiB)")
     p.add_argument("--cpu-server", metavar="CPUS",
@@ -1083,8 +1123,10 @@ def parse_args(argv):
         a.duration = 3 if a.quick else 10
     if a.warmup is None:
         a.warmup = 1 if a.quick else 2
+    if a.rss_put_size is None:
+        a.rss_put_size = 256 * MIB if a.quick else 5 * GIB
     if a.keys is None:
-        a.keys = 10000 if a.quick else 100000
+        a.keys = 10000 if a.quick else 1000000
     if a.runs < 1 or a.duration < 1 or a.warmup < 1 or a.keys < LIST_PAGE or a.big_size < 1:
         p.error("--runs, --duration and --warmup must be at least 1, --keys at least 1000")
     a.case_list = [c for c in CASES if c.id in a.cases.split(",")]
@@ -1148,8 +1190,10 @@ def main(argv):
            ",".join(args.fsync_modes), tmp))
     current = None
     try:
-        for mode in args.fsync_modes:
-            current = Pass(bench, mode, args.case_list)
+        for i, mode in enumerate(args.fsync_modes):
+            # Listing only reads: the bucket is filled (and listed) in the first pass only.
+            cases = [c for c in args.case_list if i == 0 or c.kind != "list"]
+            current = Pass(bench, mode, cases)
             try:
                 current.run()
             finally:
@@ -1173,6 +1217,9 @@ def main(argv):
             "%s MiB; peak RSS (VmHWM) %s MiB"
             % (mode, mib(m.get("idle_rss")), m.get("idle_conns_alive", 0),
                mib(m.get("idle_conns_rss")), mib(m.get("peak_rss"))))
+        if m.get("big_put_peak_rss"):
+            log("cofferd --fsync %s: peak RSS during one %.1f GiB PUT %s MiB"
+                % (mode, m["big_put_size"] / GIB, mib(m["big_put_peak_rss"])))
     for mode, pr in doc["problems"].items():
         for who, lines in pr.items():
             if lines:

@@ -291,12 +291,17 @@ static const cf_s3_op *find_op(cf_s3_req *q, cf_s3err *why)
 {
     cf_http_req *r = q->http;
     const char *sub = NULL;
-    for (size_t i = 0; i < q->nquery && sub == NULL; i++)
+    for (size_t i = 0; i < q->nquery && sub == NULL; i++) {
+        /* Every subresource starts lowercase; presigned URLs' X-Amz-* parameters do not. */
+        cf_str name = q->query[i].name;
+        if (name.len == 0 || (name.p[0] >= 'A' && name.p[0] <= 'Z'))
+            continue;
         for (size_t j = 0; j < sizeof subresources / sizeof subresources[0]; j++)
-            if (cf_str_eq_c(q->query[i].name, subresources[j])) {
+            if (cf_str_eq_c(name, subresources[j])) {
                 sub = subresources[j];
                 break;
             }
+    }
     /* A preflight answers for whatever request follows it, subresource or not. */
     if (r->method == CF_HTTP_OPTIONS)
         sub = NULL;
