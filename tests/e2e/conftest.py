@@ -8,6 +8,7 @@ the temporary directories for a post-mortem.
 """
 import itertools
 import os
+import resource
 import re
 import shutil
 import signal
@@ -368,6 +369,15 @@ def _archive_logs(path):
                     shutil.move(os.path.join(d, name), dst)
                 except OSError:
                     pass
+
+
+def raise_fd_limit(need):
+    """Lets this process open need descriptors (tests holding hundreds of sockets)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        if hard != resource.RLIM_INFINITY and hard < need:
+            pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
 def _rmtree(path):

@@ -2,24 +2,15 @@
 others, idle and slow-body timeouts."""
 import http.client
 import os
-import resource
 import socket
 import time
 
 import pytest
 
-from conftest import make_client
+from conftest import make_client, raise_fd_limit
 from s3util import UNSIGNED, obj_path, sign_headers
 
 CONNS = 1000
-
-
-def raise_fd_limit(need):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need:
-        if hard != resource.RLIM_INFINITY and hard < need:
-            pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
 
 
 def signed_get(srv, path, query=()):

@@ -14,7 +14,6 @@ Covered elsewhere, not repeated here:
                                      test_slow_body_times_out_and_stores_nothing
 """
 import os
-import resource
 import select
 import socket
 import threading
@@ -24,7 +23,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from conftest import make_client
+from conftest import make_client, raise_fd_limit
 from s3util import (STREAMING, STREAMING_UNSIGNED_TRAILER, UNSIGNED, aws_chunked_signed,
                     error_fields, obj_path, sign_headers, wire_query)
 
@@ -35,14 +34,6 @@ MiB = 1 << 20
 
 
 # ---------------------------------------------------------------- helpers
-
-def raise_fd_limit(need):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < need:
-        if hard != resource.RLIM_INFINITY and hard < need:
-            pytest.skip("RLIMIT_NOFILE hard limit %d < %d" % (hard, need))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (need, hard))
-
 
 def err(fn, **kw):
     """(HTTP status, S3 error code) of a boto3 call expected to fail."""
