@@ -37,7 +37,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # The unit tests that start threads: the ones `make test` also runs under ThreadSanitizer.
 TSAN_UNIT := $(patsubst tests/unit/%.c,build/tsan/tests/%,$(shell grep -lE \
-               'pthread_create|cf_s3_gc_start|cf_s3_lifecycle_start' $(UNIT_SRC) 2>/dev/null))
+               'pthread_create|cf_workq_new|cf_s3_gc_start|cf_s3_lifecycle_start' $(UNIT_SRC) 2>/dev/null))
 
 .PHONY: all run test unit e2e deps test-deps clean checksrc format bench
 all: $(BIN)/cofferd $(BIN)/coffer

@@ -77,6 +77,9 @@ tsan_tests=(
     tests/e2e/test_delete_objects.py::test_unicode_and_special_keys
     tests/e2e/test_lifecycle.py::test_sweeper_applies_the_rules
     tests/e2e/test_lifecycle.py::test_sweeper_skips_rewritten_objects
+    tests/e2e/test_payload.py::test_long_bodies_concurrently
+    tests/e2e/test_payload.py::test_long_body_cut_short
+    tests/e2e/test_payload.py::test_long_body_bad_digest
 )
 # run_pytest LABEL BINARY TAG [TEST PATH...] (default: tests/e2e)
 run_pytest() {

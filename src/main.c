@@ -138,6 +138,7 @@ int main(int argc, char **argv)
     cf_blob_store *blob = NULL;
     cf_s3_gc *gc = NULL;
     cf_credcache *cache = NULL;
+    cf_workq *hashq = NULL;
     cf_http_server *http = NULL, *admin_http = NULL;
     cf_s3_lifecycle *lifecycle = NULL;
     cf_keyring kr;
@@ -194,6 +195,12 @@ int main(int argc, char **argv)
     cache = cf_credcache_new(meta, &kr, 4096);
     if (cache == NULL)
         goto out;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = cfg.threads ? cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1);
+    /* As many hashing threads as request threads: each request thread can keep one busy. */
+    hashq = cf_workq_new(threads);
+    if (hashq == NULL)
+        cf_warn("no hashing threads: long uploads are hashed on the request threads");
     cf_s3 s3 = {
         .meta = meta,
         .blob = blob,
@@ -202,6 +209,7 @@ int main(int argc, char **argv)
         .region = cfg.region,
         .domain = cfg.domain,
         .max_object_size = cfg.max_object_size,
+        .hashq = hashq,
     };
     cf_admin admin = {.meta = meta, .blob = blob, .keyring = &kr, .region = cfg.region};
     cf_http_handler h, ah;
@@ -214,11 +222,10 @@ int main(int argc, char **argv)
         cf_error("bad listen address");
         goto out;
     }
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cf_http_options ho = {
         .host = host,
         .port = port,
-        .threads = cfg.threads ? cfg.threads : (unsigned)(ncpu > 0 ? ncpu : 1),
+        .threads = threads,
         .max_connections = cfg.max_connections,
         .idle_timeout_s = cfg.idle_timeout_s,
         .access_log = cfg.access_log,
@@ -259,6 +266,7 @@ out:
     cf_http_stop(http);
     /* No request (and no streaming response holding a lease) is left. */
     cf_s3_gc_stop(gc);
+    cf_workq_free(hashq);
     cf_credcache_free(cache);
     if (blob != NULL)
         blob->ops->close(blob);

@@ -422,6 +422,8 @@ static void on_complete(void *ctx, cf_http_req *r)
     }
     cf_s3err e = cf_s3_payload_verify(q);
     if (e != CF_S3_OK) {
+        if (q->failed)
+            return; /* the operation answered, given the body's last bytes */
         cf_s3_error(q, e, e == CF_S3_BadDigest && q->ck.alg != CF_CK_NONE
                               ? "The checksum you specified did not match the calculated checksum."
                               : NULL);
@@ -436,6 +438,7 @@ static void on_done(void *ctx, cf_http_req *r, bool completed)
     (void)ctx;
     if (q == NULL)
         return;
+    cf_s3_payload_release(q);
     if (q->op != NULL && q->op->done != NULL)
         q->op->done(q, completed && !q->failed);
     cf_hash_free(q->sha256);

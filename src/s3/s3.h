@@ -2,11 +2,13 @@
 #ifndef COFFER_S3_S3_H
 #define COFFER_S3_S3_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "auth/authn.h"
 #include "blob/blob.h"
+#include "core/workq.h"
 #include "http/http.h"
 #include "meta/meta.h"
 
@@ -31,6 +33,10 @@ typedef struct cf_s3 {
     const char *region; /* as configured; "auto" accepts any signed region */
     const char *domain; /* virtual-host base domain, or "" */
     uint64_t max_object_size;
+    /* Hashes long uploads beside the request threads (NULL: inline); pipes counts the
+     * uploads using it, each holding two blocks, against payload.c's bound. */
+    cf_workq *hashq;
+    atomic_uint pipes;
 } cf_s3;
 
 /* Fills h with callbacks serving S3 from s3 (which must outlive the server). */

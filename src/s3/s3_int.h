@@ -50,6 +50,8 @@ typedef struct cf_s3_op {
 extern const cf_s3_op cf_s3_ops[];
 extern const size_t cf_s3_nops;
 
+typedef struct cf_s3_pipe cf_s3_pipe;
+
 struct cf_s3_req {
     cf_s3 *s3;
     cf_http_req *http;
@@ -78,6 +80,7 @@ struct cf_s3_req {
     uint64_t decoded_len; /* x-amz-decoded-content-length, or Content-Length */
     uint64_t body_len;    /* decoded bytes seen */
     uint8_t md5_digest[16];
+    cf_s3_pipe *pipe;     /* long bodies: hashing on the pool (payload.c), or NULL */
     bool failed;          /* an error was answered; ignore the rest */
     cf_buf body;          /* buffered body for ops without a body callback */
 
@@ -92,6 +95,9 @@ cf_s3err cf_s3_authenticate(cf_s3_req *q);
 bool cf_s3_payload_setup(cf_s3_req *q);
 cf_s3err cf_s3_payload_feed(cf_s3_req *q, const char *p, size_t n);
 cf_s3err cf_s3_payload_verify(cf_s3_req *q);
+/* Waits for the pool's work on this request and frees the pipeline; before the digests are
+ * freed, whether or not the body was complete. */
+void cf_s3_payload_release(cf_s3_req *q);
 bool cf_s3_is_hex64(cf_str s); /* 64 lowercase hex digits */
 /* The bucket named by the Host header under the configured domain (lowercased), if any. */
 bool cf_s3_host_bucket(const cf_s3_req *q, cf_str *bucket);

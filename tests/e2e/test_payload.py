@@ -1,11 +1,13 @@
 """Payload modes of SigV4: literal x-amz-content-sha256, UNSIGNED-PAYLOAD, aws-chunked
 (signed chunks, signed and unsigned trailers) and x-amz-checksum-* headers. Every failed
 upload must leave nothing behind: a new key stays absent, an old one keeps its bytes."""
+import os
+
 import pytest
 
 from s3util import (STREAMING, STREAMING_TRAILER, STREAMING_UNSIGNED_TRAILER, UNSIGNED,
-                    aws_chunked_signed, aws_chunked_unsigned, checksum_b64, det_bytes, md5_hex,
-                    obj_path, sha256_hex)
+                    aws_chunked_signed, aws_chunked_unsigned, checksum_b64, det_bytes, md5_b64,
+                    md5_hex, obj_path, run_threads, sha256_hex)
 
 OLD = b"the old, intact version"
 
@@ -334,3 +336,126 @@ def test_boto3_put_with_checksum_algorithm(s3, bucket):
         data = det_bytes("b3-" + alg, 40_000)
         s3.put_object(Bucket=bucket, Key=alg, Body=data, ChecksumAlgorithm=alg)
         assert s3.get_object(Bucket=bucket, Key=alg)["Body"].read() == data
+
+
+# ---------------------------------------------------------------- long bodies
+# Bodies from 512 KiB on are hashed on the server's hashing threads, one 256 KiB block behind
+# the socket, and reach the blob writer block by block; up to 64 uploads at once, later ones
+# hash inline. The same checks must hold on both paths and at the block edges.
+
+PIPE_MIN = 512 << 10
+BLOCK = 256 << 10
+LONG_SIZES = [PIPE_MIN - 1, PIPE_MIN, PIPE_MIN + 1, 4 * BLOCK, 5 * BLOCK + 12345]
+
+
+@pytest.mark.parametrize("size", LONG_SIZES)
+@pytest.mark.parametrize("mode", ["unsigned", "sha256", "content-md5", "crc32c", "sha1"])
+def test_long_body(raw, target, size, mode):
+    data = det_bytes("long-%s-%d" % (mode, size), size)
+    headers, ph = {}, UNSIGNED
+    if mode == "sha256":
+        ph = sha256_hex(data)
+    elif mode == "content-md5":
+        headers["content-md5"] = md5_b64(data)
+    elif mode in ("crc32c", "sha1"):
+        headers["x-amz-checksum-" + mode] = checksum_b64(mode, data)
+    r = raw.request("PUT", target.path("long"), body=data, headers=headers, payload_hash=ph)
+    assert r.status == 200, r
+    assert r.headers["ETag"] == '"%s"' % md5_hex(data)
+    g = target.get("long")
+    assert g.status == 200 and g.body == data, (g.status, len(g.body))
+
+
+@pytest.mark.parametrize("mode", ["sha256", "content-md5", "crc32", "sha256-checksum"])
+@pytest.mark.parametrize("where", ["first-byte", "last-byte"])
+def test_long_body_bad_digest(raw, target, mode, where):
+    data = det_bytes("longbad-" + mode, 5 * BLOCK + 777)
+    # The digest of a body that differs in one byte at either end.
+    i = 0 if where == "first-byte" else len(data) - 1
+    other = data[:i] + bytes([data[i] ^ 1]) + data[i + 1:]
+
+    def put(key):
+        headers, ph = {}, UNSIGNED
+        if mode == "sha256":
+            ph = sha256_hex(other)
+        elif mode == "content-md5":
+            headers["content-md5"] = md5_b64(other)
+        elif mode == "crc32":
+            headers["x-amz-checksum-crc32"] = checksum_b64("crc32", other)
+        else:
+            headers["x-amz-checksum-sha256"] = checksum_b64("sha256", other)
+        return raw.request("PUT", target.path(key), body=data, headers=headers, payload_hash=ph)
+    want = "XAmzContentSHA256Mismatch" if mode == "sha256" else "BadDigest"
+    for r in both_keys(put):
+        assert r.status == 400, r
+        assert r.code == want, r
+    target.check_nothing_stored()
+
+
+@pytest.mark.parametrize("size,chunk", [(PIPE_MIN, 65536), (5 * BLOCK + 3, 100_000),
+                                        (3 * BLOCK, 1 << 20)])
+def test_long_streaming_signed(raw, target, size, chunk):
+    data = det_bytes("longstream-%d" % size, size)
+    r = put_signed_chunked(raw, target.path("s"), data, chunk)
+    assert r.status == 200, r
+    assert r.headers["ETag"] == '"%s"' % md5_hex(data)
+    assert target.get("s").body == data
+    for r in both_keys(lambda k: put_signed_chunked(raw, target.path(k), data, chunk,
+                                                    tamper="data")):
+        assert r.status == 403, r
+    target.check_nothing_stored()
+
+
+@pytest.mark.parametrize("alg", ["crc32", "sha256"])
+def test_long_unsigned_trailer(raw, target, alg):
+    data = det_bytes("longtrail-" + alg, 4 * BLOCK + 99)
+    r = put_unsigned_trailer(raw, target.path("ut"), data, crc_trailer(data, alg), alg=alg)
+    assert r.status == 200, r
+    assert r.headers["ETag"] == '"%s"' % md5_hex(data)
+    assert target.get("ut").body == data
+    for r in both_keys(lambda k: put_unsigned_trailer(raw, target.path(k), data,
+                                                      crc_trailer(data[1:] + b"x", alg),
+                                                      alg=alg)):
+        assert r.status == 400 and r.code == "BadDigest", r
+    target.check_nothing_stored()
+
+
+def test_long_bodies_concurrently(raw, target):
+    # More uploads at once than the server hashes off its request threads (64): the rest
+    # hash inline; every ETag and body must be right either way.
+    n = 80
+    datas = [det_bytes("conc-%d" % i, PIPE_MIN + 4096 * i) for i in range(n)]
+    results = [None] * n
+
+    def put(i):
+        results[i] = raw.request("PUT", target.path("c%d" % i), body=datas[i],
+                                 payload_hash=UNSIGNED)
+    run_threads(n, put)
+    for i, r in enumerate(results):
+        assert r.status == 200, (i, r)
+        assert r.headers["ETag"] == '"%s"' % md5_hex(datas[i]), i
+    for i in range(0, n, 7):
+        assert target.get("c%d" % i).body == datas[i], i
+
+
+@pytest.mark.parametrize("sent", [BLOCK // 2, BLOCK, 3 * BLOCK + 5])
+def test_long_body_cut_short(server, raw, target, sent):
+    # The client announces 2 MiB, sends part of it and hangs up: nothing is stored, nothing
+    # is left in staging, and the server serves on.
+    import socket
+    import time
+    data = det_bytes("cut-%d" % sent, 2 << 20)
+    path = target.path("new")
+    h, _ = raw.prepare("PUT", path, headers={"content-length": str(len(data))},
+                       payload_hash=UNSIGNED)
+    s = socket.create_connection(("127.0.0.1", server.port))
+    head = "PUT %s HTTP/1.1\r\n" % path + "".join("%s: %s\r\n" % kv for kv in h.items())
+    s.sendall(head.encode() + b"\r\n" + data[:sent])
+    time.sleep(0.2)
+    s.close()
+    staging = os.path.join(server.data_dir, "staging")
+    deadline = time.monotonic() + 10
+    while os.listdir(staging) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert os.listdir(staging) == []
+    target.check_nothing_stored()
