@@ -749,6 +749,9 @@ class Pass:
                 log("stopping %s: %s" % (s.name, e))
 
     def measured(self, server, fn):
+        # Each run starts with no dirty pages: the kernel's writeback of the previous run's
+        # bytes (GBs after the PUT cases) would otherwise take CPU from whoever runs next.
+        os.sync()
         before = cpu_seconds(server.pids())
         r = fn()
         r["cpu_s"] = cpu_seconds(server.pids()) - before
