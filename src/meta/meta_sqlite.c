@@ -2467,6 +2467,11 @@ cf_meta *cf_meta_sqlite_open(const char *path, bool fsync)
         cf_error("meta: SQLite was built without thread support");
         goto out;
     }
+    /* Memory statistics put one process-wide mutex around every SQLite allocation, which the
+     * request threads then contend for: GET 4 KiB went from 31-34k to 37-40k requests/s
+     * without them. Nothing reads them. Only effective before SQLite initializes (later calls
+     * return SQLITE_MISUSE, harmlessly). */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     m = calloc(1, sizeof(*m));
     if (!m)
         goto out;
