@@ -31,6 +31,18 @@ static void unlink_work(cf_workq *q, cf_work *w)
     w->prev = w->next = NULL;
 }
 
+/* With q->mu held: takes w off the queue and runs it unlocked. */
+static void run_job(cf_workq *q, cf_work *w)
+{
+    unlink_work(q, w);
+    w->state = W_RUNNING;
+    pthread_mutex_unlock(&q->mu);
+    w->fn(w);
+    pthread_mutex_lock(&q->mu);
+    w->state = W_DONE;
+    pthread_cond_broadcast(&q->done_cv);
+}
+
 static void *pool_main(void *arg)
 {
     cf_workq *q = arg;
@@ -38,16 +50,9 @@ static void *pool_main(void *arg)
     for (;;) {
         while (q->head == NULL && !q->stop)
             pthread_cond_wait(&q->work_cv, &q->mu);
-        cf_work *w = q->head;
-        if (w == NULL)
+        if (q->head == NULL)
             break; /* stopping, and nothing left */
-        unlink_work(q, w);
-        w->state = W_RUNNING;
-        pthread_mutex_unlock(&q->mu);
-        w->fn(w);
-        pthread_mutex_lock(&q->mu);
-        w->state = W_DONE;
-        pthread_cond_broadcast(&q->done_cv);
+        run_job(q, q->head);
     }
     pthread_mutex_unlock(&q->mu);
     return NULL;
@@ -125,14 +130,8 @@ void cf_workq_wait(cf_workq *q, cf_work *w)
     if (q == NULL)
         return;
     pthread_mutex_lock(&q->mu);
-    if (w->state == W_QUEUED) {
-        unlink_work(q, w);
-        w->state = W_RUNNING;
-        pthread_mutex_unlock(&q->mu);
-        w->fn(w);
-        pthread_mutex_lock(&q->mu);
-        w->state = W_DONE;
-    }
+    if (w->state == W_QUEUED)
+        run_job(q, w);
     while (w->state == W_RUNNING)
         pthread_cond_wait(&q->done_cv, &q->mu);
     w->state = W_IDLE;
