@@ -103,6 +103,14 @@ typedef struct cf_put_cond {
     cf_str if_match_etag;   /* non-empty: fail with CF_ECONFLICT unless current etag equals */
 } cf_put_cond;
 
+/* Preconditions of a delete, checked inside its transaction: a key written after the caller
+ * looked at it is not deleted by mistake. Any condition also requires the key to exist. */
+typedef struct cf_del_cond {
+    bool if_exists;       /* If-Match: * */
+    cf_str if_match_etag; /* non-empty: the current etag must equal it */
+    int64_t if_mtime_ms;  /* non-zero: the current mtime must equal it */
+} cf_del_cond;
+
 typedef struct cf_list_params {
     cf_str prefix;
     cf_str delimiter;   /* empty: none. Any length is allowed, as in S3 */
@@ -191,8 +199,10 @@ typedef struct cf_meta_ops {
      * replaced object as gone). */
     cf_rc (*object_put)(cf_meta *m, const cf_object_info *obj, const cf_put_cond *cond,
                         char replaced_blob[CF_BLOB_ID_LEN + 1]);
-    /* Deletes the key (CF_OK also when it was missing); queues its blob as above. */
-    cf_rc (*object_delete)(cf_meta *m, cf_str bucket, cf_str key,
+    /* Deletes the key (CF_OK also when it was missing, unless cond asks for it); queues its
+     * blob as above. cond may be NULL; CF_ECONFLICT if it fails (the key is missing or
+     * differs), and nothing is deleted. */
+    cf_rc (*object_delete)(cf_meta *m, cf_str bucket, cf_str key, const cf_del_cond *cond,
                            char deleted_blob[CF_BLOB_ID_LEN + 1]);
     cf_rc (*object_list)(cf_meta *m, cf_str bucket, const cf_list_params *p, cf_arena *a,
                          cf_list_result *out);

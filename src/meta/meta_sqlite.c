@@ -193,7 +193,8 @@ static const char *const migrations[] = {
     X(DOCS_DELETE, "DELETE FROM bucket_docs WHERE bucket=?1")                                      \
     X(OBJ_GET, "SELECT size, etag, mtime_ms, blob_id, inline_body, headers, nsegments "            \
                "FROM objects WHERE bucket=?1 AND key=?2")                                          \
-    X(OBJ_CUR, "SELECT etag, blob_id, size, nsegments FROM objects WHERE bucket=?1 AND key=?2")    \
+    X(OBJ_CUR, "SELECT etag, blob_id, size, nsegments, mtime_ms FROM objects "                     \
+               "WHERE bucket=?1 AND key=?2")                                                       \
     X(OBJ_UPSERT,                                                                                  \
       "INSERT INTO objects(bucket, key, size, etag, mtime_ms, blob_id, inline_body, headers, "     \
       "nsegments) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9) ON CONFLICT(bucket, key) DO UPDATE SET "      \
@@ -1161,8 +1162,17 @@ static void cur_init(cur_obj *o)
     cf_buf_init(&o->segs, BLOB_IDS_MAX);
 }
 
-/* Reads the current version of bucket/key and checks cond against it (CF_ECONFLICT). */
-static cf_rc cur_read(conn *c, cf_str bucket, cf_str key, const cf_put_cond *cond, cur_obj *o)
+/* What the current version must be, from a put's or a delete's conditions. */
+typedef struct precond {
+    bool absent;      /* the key must not exist */
+    bool present;     /* the key must exist */
+    cf_str etag;      /* non-empty: the current etag must equal it */
+    int64_t mtime_ms; /* non-zero: the current mtime must equal it */
+} precond;
+
+/* Reads the current version of bucket/key and checks pc (may be NULL) against it:
+ * CF_ECONFLICT if it fails. */
+static cf_rc cur_read(conn *c, cf_str bucket, cf_str key, const precond *pc, cur_obj *o)
 {
     sqlite3_stmt *st = query(c, ST_OBJ_CUR, ARGS(A_TEXT(bucket), A_BLOB(key)));
     bool segmented = false;
@@ -1175,12 +1185,12 @@ static cf_rc cur_read(conn *c, cf_str bucket, cf_str key, const cf_put_cond *con
         col_blob_id(st, 1, o->blob);
         o->size = col_u64(st, 2);
         segmented = sqlite3_column_int64(st, 3) > 0;
-        if (cond && cond->if_match_etag.len && !cf_str_eq(cond->if_match_etag, col_raw(st, 0)))
+        if (pc && ((pc->etag.len && !cf_str_eq(pc->etag, col_raw(st, 0))) ||
+                   (pc->mtime_ms && pc->mtime_ms != sqlite3_column_int64(st, 4))))
             rc = CF_ECONFLICT;
     }
     done(st);
-    if (rc == CF_OK && cond &&
-        ((o->found && cond->if_none_match_any) || (!o->found && cond->if_match_etag.len)))
+    if (rc == CF_OK && pc && ((o->found && pc->absent) || (!o->found && pc->present)))
         rc = CF_ECONFLICT;
     if (rc == CF_OK && segmented)
         rc = collect_ids(c, query(c, ST_SEG_LIST, ARGS(A_TEXT(bucket), A_BLOB(key))), &o->segs);
@@ -1256,6 +1266,9 @@ static cf_rc obj_write(conn *c, const cf_object_info *obj, const cf_put_cond *co
     size_t idlen = blob_id_len(obj->blob_id), i;
     bool body_inline = !idlen && !obj->nsegments;
     uint64_t objects = 0, bytes = 0;
+    precond pc = {.absent = cond && cond->if_none_match_any,
+                  .present = cond && cond->if_match_etag.len,
+                  .etag = cond ? cond->if_match_etag : CF_STR_NULL};
     cur_obj o;
     usage u;
     cf_rc rc;
@@ -1263,7 +1276,7 @@ static cf_rc obj_write(conn *c, const cf_object_info *obj, const cf_put_cond *co
     cur_init(&o);
     rc = bucket_usage(c, obj->bucket, &u);
     if (rc == CF_OK)
-        rc = cur_read(c, obj->bucket, obj->key, cond, &o);
+        rc = cur_read(c, obj->bucket, obj->key, &pc, &o);
     if (rc == CF_OK)
         rc = usage_after(&u, &o, obj->size, &objects, &bytes);
     if (rc == CF_OK)
@@ -1314,9 +1327,10 @@ static cf_rc m_object_put(cf_meta *mm, const cf_object_info *obj, const cf_put_c
     return rc;
 }
 
-static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
+static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key, const cf_del_cond *cond,
                              char deleted_blob[CF_BLOB_ID_LEN + 1])
 {
+    precond pc = {0};
     cur_obj o;
     usage u;
     conn *c;
@@ -1324,12 +1338,17 @@ static cf_rc m_object_delete(cf_meta *mm, cf_str bucket, cf_str key,
 
     if (deleted_blob)
         deleted_blob[0] = '\0';
+    if (cond) {
+        pc.etag = cond->if_match_etag;
+        pc.mtime_ms = cond->if_mtime_ms;
+        pc.present = cond->if_exists || pc.etag.len || pc.mtime_ms;
+    }
     if (!(c = write_conn(mm, &rc)))
         return rc;
     cur_init(&o);
     rc = bucket_usage(c, bucket, &u);
     if (rc == CF_OK)
-        rc = cur_read(c, bucket, key, NULL, &o);
+        rc = cur_read(c, bucket, key, &pc, &o);
     if (rc == CF_OK && o.found) {
         rc = exec_args(c, ST_OBJ_DELETE, ARGS(A_TEXT(bucket), A_BLOB(key)));
         if (rc == CF_OK)

@@ -12,6 +12,8 @@
 typedef struct del_item {
     cf_str key;
     cf_str version; /* .p NULL when absent */
+    bool has_etag;  /* conditional delete on etag: "*" or the ETag */
+    cf_str etag;
 } del_item;
 
 void cf_s3_delete_objects_begin(cf_s3_req *q)
@@ -74,6 +76,8 @@ static cf_s3err parse_request(cf_s3_req *q, bool *quiet, del_item **items, size_
             return CF_S3_MalformedXML;
         it[i].key = k->text;
         it[i].version = cf_xml_child_text(c, "VersionId");
+        it[i].has_etag = cf_xml_child(c, "ETag") != NULL;
+        it[i].etag = cf_xml_child_text(c, "ETag");
         i++;
     }
     *items = it;
@@ -122,11 +126,17 @@ static void delete_one(cf_s3_req *q, const del_item *it, bool quiet, cf_buf *b)
         add_error(b, it, cf_s3err_code(CF_S3_InvalidArgument), "Invalid version id specified");
         return;
     }
-    if (!cf_s3_allowed(q, "s3:DeleteObject", q->bucket, it->key)) {
+    cf_del_cond cond;
+    if (it->has_etag && !cf_s3_delete_cond(it->etag, &cond)) {
+        add_error(b, it, cf_s3err_code(CF_S3_InvalidArgument), "ETag must be * or an ETag.");
+        return;
+    }
+    if (!cf_s3_allowed(q, "s3:DeleteObject", q->bucket, it->key) ||
+        (it->has_etag && !cf_s3_delete_cond_allowed(q, q->bucket, it->key, &cond))) {
         add_error(b, it, cf_s3err_code(CF_S3_AccessDenied), cf_s3err_message(CF_S3_AccessDenied));
         return;
     }
-    e = cf_s3_delete_key(q, q->bucket, it->key);
+    e = cf_s3_delete_key(q, q->bucket, it->key, it->has_etag ? &cond : NULL);
     if (e != CF_S3_OK) {
         add_error(b, it, cf_s3err_code(e), cf_s3err_message(e));
         return;

@@ -720,17 +720,16 @@ static void consider(sweep *sw, cf_str bucket, const lc_rule *rs, size_t n, cf_a
     }
     if (!due)
         return;
-    /* A write since the listing makes a new object, judged at the next sweep. */
-    if (!loaded && cf_meta_call(m, object_get, bucket, listed->key, a, &o) != CF_OK)
-        return;
-    if (!cf_str_eq(o.etag, listed->etag) || o.mtime_ms != listed->mtime_ms)
-        return;
+    /* Only the version listed: a write since then makes a new object, judged at the next
+     * sweep, even if it lands between this check and the delete (the condition is checked
+     * in the delete's transaction). */
+    cf_del_cond cond = {.if_match_etag = listed->etag, .if_mtime_ms = listed->mtime_ms};
     cf_s3_req fq = {.s3 = sw->lc->s3, .arena = a};
-    cf_s3err e = cf_s3_delete_key(&fq, bucket, listed->key);
+    cf_s3err e = cf_s3_delete_key(&fq, bucket, listed->key, &cond);
     if (e == CF_S3_OK) {
         sw->expired++;
         cf_debug("lifecycle: expired %.*s/%.*s", CF_STR_FMT(bucket), CF_STR_FMT(listed->key));
-    } else if (e != CF_S3_NoSuchBucket) {
+    } else if (e != CF_S3_NoSuchBucket && e != CF_S3_NoSuchKey && e != CF_S3_PreconditionFailed) {
         sw->failed++;
     }
 }

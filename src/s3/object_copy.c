@@ -196,12 +196,37 @@ static void copy_from(cf_s3_req *q, cf_str sb, cf_str sk, const cf_object_info *
     cf_s3_respond_xml(q, 200, &b);
 }
 
-cf_s3err cf_s3_delete_key(cf_s3_req *q, cf_str bucket, cf_str key)
+bool cf_s3_delete_cond(cf_str if_match, cf_del_cond *c)
+{
+    cf_str v = cf_str_trim(if_match);
+    memset(c, 0, sizeof *c);
+    if (cf_str_eq_c(v, "*")) {
+        c->if_exists = true;
+        return true;
+    }
+    if (v.len >= 2 && v.p[0] == '"' && v.p[v.len - 1] == '"')
+        v = cf_str_sub(v, 1, v.len - 2);
+    c->if_match_etag = v;
+    return v.len > 0;
+}
+
+bool cf_s3_delete_cond_allowed(cf_s3_req *q, cf_str bucket, cf_str key, const cf_del_cond *c)
+{
+    return c->if_match_etag.len == 0 || cf_s3_allowed(q, "s3:GetObject", bucket, key);
+}
+
+cf_s3err cf_s3_delete_key(cf_s3_req *q, cf_str bucket, cf_str key, const cf_del_cond *cond)
 {
     char old[CF_BLOB_ID_LEN + 1] = "";
-    cf_rc rc = cf_meta_call(q->s3->meta, object_delete, bucket, key, old);
+    cf_rc rc = cf_meta_call(q->s3->meta, object_delete, bucket, key, cond, old);
     if (rc == CF_ENOTFOUND)
         return CF_S3_NoSuchBucket;
+    if (rc == CF_ECONFLICT) {
+        /* Which answer only: the delete has not happened either way. */
+        cf_object_info o;
+        rc = cf_meta_call(q->s3->meta, object_get, bucket, key, q->arena, &o);
+        return rc == CF_OK ? CF_S3_PreconditionFailed : CF_S3_NoSuchKey;
+    }
     if (rc != CF_OK)
         return cf_s3_from_rc(rc, "object delete");
     cf_s3_remove_blob(q, old);
@@ -210,11 +235,19 @@ cf_s3err cf_s3_delete_key(cf_s3_req *q, cf_str bucket, cf_str key)
 
 void cf_s3_delete_object(cf_s3_req *q)
 {
-    cf_s3err e = cf_s3_bucket_exists(q, q->bucket);
+    cf_str im = cf_http_header(q->http, "if-match");
+    cf_del_cond cond;
+    cf_s3err e = CF_S3_OK;
+    if (im.p != NULL && !cf_s3_delete_cond(im, &cond))
+        e = CF_S3_InvalidArgument;
+    else if (im.p != NULL && !cf_s3_delete_cond_allowed(q, q->bucket, q->key, &cond))
+        e = CF_S3_AccessDenied;
     if (e == CF_S3_OK)
-        e = cf_s3_delete_key(q, q->bucket, q->key);
+        e = cf_s3_bucket_exists(q, q->bucket);
+    if (e == CF_S3_OK)
+        e = cf_s3_delete_key(q, q->bucket, q->key, im.p != NULL ? &cond : NULL);
     if (e != CF_S3_OK) {
-        cf_s3_error(q, e, NULL);
+        cf_s3_error(q, e, e == CF_S3_InvalidArgument ? "If-Match must be * or an ETag." : NULL);
         return;
     }
     cf_http_respond_empty(q->http, 204);

@@ -258,9 +258,16 @@ void cf_s3_post_object_complete(cf_s3_req *q);
 void cf_s3_post_object_done(cf_s3_req *q, bool completed);
 void cf_s3_copy_object(cf_s3_req *q);
 void cf_s3_delete_object(cf_s3_req *q);
-/* Deletes bucket/key (a missing key counts as deleted) and removes its blob; NoSuchBucket,
+/* Deletes bucket/key (a missing key counts as deleted unless cond, which may be NULL, asks for
+ * it) and removes its blob; NoSuchBucket, NoSuchKey or PreconditionFailed when cond fails,
  * InternalError. Answers nothing. */
-cf_s3err cf_s3_delete_key(cf_s3_req *q, cf_str bucket, cf_str key);
+cf_s3err cf_s3_delete_key(cf_s3_req *q, cf_str bucket, cf_str key, const cf_del_cond *cond);
+/* A conditional delete's If-Match value ("*" or an ETag, quoted or not) into c; false when
+ * it is neither (empty). Reads no permission: see cf_s3_delete_cond_allowed. */
+bool cf_s3_delete_cond(cf_str if_match, cf_del_cond *c);
+/* Whether the principal may make a delete conditional on c: comparing an ETag reads the
+ * object, so it also needs s3:GetObject, as in S3. */
+bool cf_s3_delete_cond_allowed(cf_s3_req *q, cf_str bucket, cf_str key, const cf_del_cond *c);
 void cf_s3_delete_objects_begin(cf_s3_req *q);
 void cf_s3_delete_objects_complete(cf_s3_req *q);
 

@@ -18,6 +18,7 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -326,6 +327,34 @@ describe('cofferd with @aws-sdk/client-s3', () => {
       return true;
     });
     bad.destroy();
+  });
+
+  it('deletes conditionally with IfMatch (DeleteObject and DeleteObjects ETag)', async () => {
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/a', Body: 'first' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/a', Body: 'second' }));
+    await assert.rejects(
+      s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond/a', IfMatch: put.ETag })),
+      (e) => {
+        assert.equal(e.name, 'PreconditionFailed');
+        assert.equal(e.$metadata.httpStatusCode, 412);
+        return true;
+      });
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'cond/a' }));
+    const del = await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond/a', IfMatch: head.ETag }));
+    assert.equal(del.$metadata.httpStatusCode, 204);
+    await assert.rejects(
+      s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond/a', IfMatch: '*' })),
+      (e) => e.name === 'NoSuchKey');
+
+    const b = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/b', Body: 'b' }));
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'cond/c', Body: 'c' }));
+    const many = await s3.send(new DeleteObjectsCommand({
+      Bucket: BUCKET,
+      Delete: { Objects: [{ Key: 'cond/b', ETag: b.ETag }, { Key: 'cond/c', ETag: b.ETag }] },
+    }));
+    assert.deepEqual((many.Deleted || []).map((d) => d.Key), ['cond/b']);
+    assert.deepEqual((many.Errors || []).map((e) => [e.Key, e.Code]), [['cond/c', 'PreconditionFailed']]);
+    await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: 'cond/c' }));
   });
 
   it('deletes objects and the bucket', async () => {

@@ -102,7 +102,7 @@ static void put_object(fixture *f, const char *key, size_t n, char id[CF_BLOB_ID
 static void delete_object(fixture *f, const char *key)
 {
     char old[CF_BLOB_ID_LEN + 1];
-    assert_int_equal(cf_meta_call(f->meta, object_delete, CF_STR("gcb"), cf_str_c(key), old),
+    assert_int_equal(cf_meta_call(f->meta, object_delete, CF_STR("gcb"), cf_str_c(key), NULL, old),
                      CF_OK);
     assert_true(old[0] != 0);
 }

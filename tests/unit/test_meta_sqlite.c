@@ -368,7 +368,7 @@ static void test_buckets(void **state)
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("nope")), CF_ENOTFOUND);
     assert_int_equal(put(m, "beta", "k"), CF_OK);
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("beta")), CF_ENOTEMPTY);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("beta"), CF_STR("k"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("beta"), CF_STR("k"), NULL, NULL), CF_OK);
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("beta")), CF_OK);
     assert_int_equal(m->ops->bucket_get(m, CF_STR("beta"), f->a, &got), CF_ENOTFOUND);
     assert_int_equal(m->ops->bucket_list(m, f->a, &list, &n), CF_OK);
@@ -519,16 +519,18 @@ static void test_objects(void **state)
     /* Delete queues the blob. */
     memcpy(o.blob_id, b1, sizeof(b1));
     assert_int_equal(m->ops->object_put(m, &o, NULL, rep), CF_OK);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("dir/file.txt"), rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("dir/file.txt"), NULL, rep),
+                     CF_OK);
     assert_string_equal(rep, b1);
     assert_true(gc_has(m, b1, &nq));
     assert_int_equal(nq, 1);
     assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("dir/file.txt"), f->a, &got),
                      CF_ENOTFOUND);
     memset(rep, 'x', sizeof(rep));
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("dir/file.txt"), rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("dir/file.txt"), NULL, rep),
+                     CF_OK);
     assert_string_equal(rep, "");
-    assert_int_equal(m->ops->object_delete(m, CF_STR("nob"), CF_STR("x"), rep), CF_ENOTFOUND);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("nob"), CF_STR("x"), NULL, rep), CF_ENOTFOUND);
 
     /* Binary keys, and keys differing only after a NUL. */
     assert_int_equal(put_full(m, "bk", (cf_str){"a\0b", 3}, NULL, "e1", NULL, NULL), CF_OK);
@@ -582,6 +584,57 @@ static void test_conditional_put(void **state)
     assert_int_equal(nq, 2);
     /* A conditional put to a missing bucket is still NotFound, not a conflict. */
     assert_int_equal(put_full(m, "nob", CF_STR("k"), b1, "e1", &none, rep), CF_ENOTFOUND);
+}
+
+static void assert_usage(fixture *f, const char *b, uint64_t objects, uint64_t bytes);
+
+static void test_conditional_delete(void **state)
+{
+    fixture *f = *state;
+    cf_meta *m = f->m;
+    cf_bucket_info b = bucket("bk");
+    cf_del_cond any = {.if_exists = true};
+    cf_del_cond etag = {.if_match_etag = CF_STR("e1")};
+    cf_del_cond wrong = {.if_match_etag = CF_STR("zz")};
+    cf_del_cond version = {.if_match_etag = CF_STR("e1"), .if_mtime_ms = 1000};
+    cf_del_cond older = {.if_match_etag = CF_STR("e1"), .if_mtime_ms = 999};
+    char rep[CF_BLOB_ID_LEN + 1], b1[CF_BLOB_ID_LEN + 1];
+    cf_object_info got;
+    size_t nq;
+
+    blob_id_n(b1, 21);
+    assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
+    /* Any condition needs the key; a plain delete of a missing key is fine. */
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), &any, rep), CF_ECONFLICT);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), &etag, rep), CF_ECONFLICT);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), NULL, rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("nob"), CF_STR("k"), &any, rep), CF_ENOTFOUND);
+
+    /* A refused delete changes nothing: the object, its usage and the gc queue stay. */
+    assert_int_equal(put_full(m, "bk", CF_STR("k"), b1, "e1", NULL, rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), &wrong, rep),
+                     CF_ECONFLICT);
+    assert_string_equal(rep, "");
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), &older, rep),
+                     CF_ECONFLICT);
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got), CF_OK);
+    assert_string_equal(got.blob_id, b1);
+    assert_false(gc_has(m, b1, &nq));
+    assert_usage(f, "bk", 1, 5);
+
+    /* Etag and mtime both matching: deleted, blob queued. */
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), &version, rep), CF_OK);
+    assert_string_equal(rep, b1);
+    assert_true(gc_has(m, b1, NULL));
+    assert_usage(f, "bk", 0, 0);
+    assert_int_equal(m->ops->gc_done(m, b1), CF_OK);
+
+    /* If-Match: * and an etag alone. */
+    assert_int_equal(put(m, "bk", "a"), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), &any, rep), CF_OK);
+    assert_int_equal(put_full(m, "bk", CF_STR("a"), NULL, "e1", NULL, rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), &etag, rep), CF_OK);
+    assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("a"), f->a, &got), CF_ENOTFOUND);
 }
 
 /* gc_pending's callback may call gc_done on the same thread. */
@@ -1361,11 +1414,11 @@ static void test_usage_counters(void **state)
     assert_int_equal(put_full(m, "bk", CF_STR("a"), NULL, "e", &none, NULL), CF_ECONFLICT);
     assert_usage(f, "bk", 2, 320);
     /* Deletes subtract; deleting a missing key changes nothing. */
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("b"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("b"), NULL, NULL), CF_OK);
     assert_usage(f, "bk", 1, 300);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("b"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("b"), NULL, NULL), CF_OK);
     assert_usage(f, "bk", 1, 300);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), NULL, NULL), CF_OK);
     assert_usage(f, "bk", 0, 0);
 
     /* Other buckets are untouched; a recreated bucket starts from zero. */
@@ -1375,7 +1428,7 @@ static void test_usage_counters(void **state)
     assert_int_equal(put_sized(m, "bk", "y", 2, 0, NULL), CF_OK);
     assert_usage(f, "other", 1, 1);
     assert_usage(f, "bk", 1, 2);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("other"), CF_STR("x"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("other"), CF_STR("x"), NULL, NULL), CF_OK);
     assert_int_equal(m->ops->bucket_delete(m, CF_STR("other")), CF_OK);
     assert_int_equal(m->ops->bucket_create(m, &b, NULL, NULL), CF_OK);
     assert_usage(f, "other", 0, 0);
@@ -1427,7 +1480,7 @@ static void test_quota(void **state)
     assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("d"), f->a, &o), CF_ENOTFOUND);
     assert_int_equal(put_sized(m, "bk", "c", 0, 0, NULL), CF_OK);
     assert_usage(f, "bk", 3, 90);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("c"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("c"), NULL, NULL), CF_OK);
     assert_int_equal(put_sized(m, "bk", "d", 0, 0, NULL), CF_OK);
     assert_usage(f, "bk", 3, 90);
 
@@ -1437,7 +1490,7 @@ static void test_quota(void **state)
     assert_int_equal(put_sized(m, "bk", "e", 0, 0, NULL), CF_ETOOBIG);
     assert_int_equal(put_sized(m, "bk", "a", 45, 0, NULL), CF_OK);
     assert_usage(f, "bk", 3, 85);
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), NULL), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("a"), NULL, NULL), CF_OK);
     assert_usage(f, "bk", 2, 40);
 
     /* Only one dimension limited. */
@@ -1491,7 +1544,7 @@ static void *usage_worker(void *arg)
         cf_rc rc;
         snprintf(key, sizeof(key), "k%u", r % UQ_KEYS);
         if (r % 5 == 0)
-            rc = w->m->ops->object_delete(w->m, CF_STR("bk"), cf_str_c(key), NULL);
+            rc = w->m->ops->object_delete(w->m, CF_STR("bk"), cf_str_c(key), NULL, NULL);
         else
             rc =
                 put_sized(w->m, "bk", key, wrnd(&w->seed) % 5000, (r % 3) ? 0 : 1 + r % 1000, NULL);
@@ -2151,7 +2204,7 @@ static void test_segmented_objects(void **state)
     assert_string_equal(rep, b1);
     gc_clear(m);
     memset(rep, 'x', sizeof(rep));
-    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("movie"), rep), CF_OK);
+    assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("movie"), NULL, rep), CF_OK);
     assert_string_equal(rep, "");
     for (i = 0; i < 3; i++)
         assert_true(gc_has(m, p[i].blob_id, &nq));
@@ -2508,7 +2561,8 @@ static void test_complete_races_abort(void **state)
                                  CF_OK);
                 assert_int_equal(got.nsegments, 2);
                 assert_string_equal(got.segments[1].blob_id, p[1].blob_id);
-                assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), NULL), CF_OK);
+                assert_int_equal(m->ops->object_delete(m, CF_STR("bk"), CF_STR("k"), NULL, NULL),
+                                 CF_OK);
             } else {
                 assert_int_equal(m->ops->object_get(m, CF_STR("bk"), CF_STR("k"), f->a, &got),
                                  CF_ENOTFOUND);
@@ -2912,6 +2966,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_buckets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_objects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conditional_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conditional_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gc_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_basic, setup, teardown),
