@@ -40,6 +40,9 @@ struct cf_admin_req {
 /* Answers {"error": {"code", "message", "field"}}; field may be NULL. */
 void cf_admin_error(cf_admin_req *q, int status, const char *code, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Answers a failed metadata write or read: 507 insufficient_storage when the disk is full
+ * (nothing was changed), 404 not_found, else 500 internal. what completes "Cannot ...". */
+void cf_admin_store_error(cf_admin_req *q, cf_rc rc, const char *what);
 /* Answers status with j as the body (reference stolen). */
 void cf_admin_json(cf_admin_req *q, int status, json_t *j);
 cf_str cf_admin_query(const cf_admin_req *q, const char *name);

@@ -155,15 +155,14 @@ static bool store_bucket(cf_admin_req *q, const cf_bucket_info *bi, const cf_cre
         return false;
     }
     if (rc != CF_OK) {
-        cf_admin_error(q, 500, "internal", NULL, "Cannot create the bucket: %s.", cf_rc_str(rc));
+        cf_admin_store_error(q, rc, "create the bucket");
         return false;
     }
     /* The insert carries the quota, but only set_quota is specified to store it. */
     if ((qa->set_bytes || qa->set_objects) &&
         (rc = cf_meta_call(m, bucket_set_quota, bi->name, bi->quota_bytes, bi->quota_objects)) !=
             CF_OK) {
-        cf_admin_error(q, 500, "internal", NULL,
-                       "The bucket was created but its quota was not set: %s.", cf_rc_str(rc));
+        cf_admin_store_error(q, rc, "set the new bucket's quota (the bucket was created)");
         return false;
     }
     return true;
@@ -272,7 +271,7 @@ void cf_admin_bucket_patch(cf_admin_req *q)
             return;
         }
         if (rc != CF_OK) {
-            cf_admin_error(q, 500, "internal", NULL, "Cannot set the quota: %s.", cf_rc_str(rc));
+            cf_admin_store_error(q, rc, "set the quota");
             return;
         }
     }
@@ -296,7 +295,7 @@ void cf_admin_bucket_delete(cf_admin_req *q)
         return;
     }
     if (rc != CF_OK) {
-        cf_admin_error(q, 500, "internal", NULL, "Cannot delete the bucket: %s.", cf_rc_str(rc));
+        cf_admin_store_error(q, rc, "delete the bucket");
         return;
     }
     cf_admin_audit(q, "admin:DeleteBucket", name, "ok", NULL);

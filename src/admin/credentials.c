@@ -361,7 +361,7 @@ void cf_admin_cred_create(cf_admin_req *q)
         return;
     cf_rc rc = cf_meta_call(q->ad->meta, cred_insert, &row);
     if (rc != CF_OK) {
-        cf_admin_error(q, 500, "internal", NULL, "Cannot store the credential (%s).", cf_rc_str(rc));
+        cf_admin_store_error(q, rc, "store the credential");
         return;
     }
     cf_admin_audit(q, "admin:CreateCredential", row.id, "ok",
@@ -460,7 +460,7 @@ void cf_admin_cred_patch(cf_admin_req *q)
         return;
     cf_rc rc = cf_meta_call(q->ad->meta, cred_update, &row);
     if (rc != CF_OK) {
-        cf_admin_error(q, 500, "internal", NULL, "Cannot update the credential.");
+        cf_admin_store_error(q, rc, "update the credential");
         return;
     }
     cf_admin_audit(q, "admin:UpdateCredential", row.id, "ok", json_deep_copy(body));
@@ -479,8 +479,7 @@ void cf_admin_cred_delete(cf_admin_req *q)
     }
     cf_rc rc = cf_meta_call(q->ad->meta, cred_delete_subtree, row.id, &deleted);
     if (rc != CF_OK) {
-        cf_admin_error(q, rc == CF_ENOTFOUND ? 404 : 500, rc == CF_ENOTFOUND ? "not_found" : "internal",
-                       NULL, "Cannot delete the credential.");
+        cf_admin_store_error(q, rc, "delete the credential");
         return;
     }
     cf_admin_audit(q, "admin:DeleteCredential", row.id, "ok",
@@ -522,7 +521,7 @@ void cf_admin_cred_rotate(cf_admin_req *q)
         return;
     cf_rc rc = cf_meta_call(q->ad->meta, cred_update, &row);
     if (rc != CF_OK) {
-        cf_admin_error(q, 500, "internal", NULL, "Cannot store the new secrets.");
+        cf_admin_store_error(q, rc, "store the new secrets");
         return;
     }
     cf_admin_audit(q, "admin:RotateCredential", row.id, "ok",

@@ -87,6 +87,17 @@ void cf_admin_error(cf_admin_req *q, int status, const char *code, const char *f
     cf_admin_json(q, status, json_pack("{s:o}", "error", err));
 }
 
+void cf_admin_store_error(cf_admin_req *q, cf_rc rc, const char *what)
+{
+    if (rc == CF_ENOSPC)
+        cf_admin_error(q, 507, "insufficient_storage", NULL,
+                       "Cannot %s: the server's disk is full; nothing was changed.", what);
+    else if (rc == CF_ENOTFOUND)
+        cf_admin_error(q, 404, "not_found", NULL, "Cannot %s: it does not exist.", what);
+    else
+        cf_admin_error(q, 500, "internal", NULL, "Cannot %s (%s).", what, cf_rc_str(rc));
+}
+
 cf_str cf_admin_query(const cf_admin_req *q, const char *name)
 {
     for (size_t i = 0; i < q->nquery; i++)

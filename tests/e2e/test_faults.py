@@ -351,6 +351,110 @@ def test_disk_full_metadata_writes_fail_cleanly(rig):
     assert integrity_check(os.path.join(srv.data_dir, "meta.db")) == ["ok"]
 
 
+def head_bucket(c, bucket):
+    return outcome(c.head_bucket, Bucket=bucket)[0]
+
+
+def fill_with_uploads(c, bucket):
+    """PUTs until the server answers 507, then ever smaller objects until 1000 bytes fail:
+    the disk is as full as S3 writes can make it."""
+    for i in range(400):
+        n = 300_000 if i < 64 else max(1000, 256_000 >> (i - 64))
+        key = "fill/%03d" % i
+        got = outcome(c.put_object, Bucket=bucket, Key=key, Body=det_bytes(key, n))
+        if got == (200, None):
+            continue
+        assert_full(got, "PUT %s (%d bytes)" % (key, n))
+        if n == 1000:
+            return
+    pytest.fail("the uploads never filled the disk")
+
+
+def test_disk_full_admin_api(rig):
+    """The credentials API on a full disk. Uploads leave a reserve free, so credential
+    writes (above all a revocation) still work when S3 writes filled the disk. When something
+    else fills it to the brim, each write either works or answers 507 insufficient_storage in
+    JSON and changes nothing; temporary credentials (stateless) are still issued; once space
+    is back everything works without a restart."""
+    from admin_fixtures import ROOT_TOKEN, AdminApi
+    mnt = rig.mount_tmpfs("8m")
+    srv = rig.server(data_dir=os.path.join(mnt, "data"), env={"COFFER_ROOT_TOKEN": ROOT_TOKEN})
+    api = AdminApi(srv)
+    c = srv.client()
+    c.create_bucket(Bucket="full")
+
+    def create(name):
+        return api.post("/v1/credentials", {"name": name, "permission": "object-read-write",
+                                             "buckets": ["full"]})
+
+    def s3_of(cred):
+        return srv.client(access_key=cred["id"], secret=cred["secret_access_key"])
+
+    def works(cred):
+        return outcome(s3_of(cred).head_bucket, Bucket="full")[0] == 200
+
+    keep = api.expect(create("keep"), 201)
+    fill_with_uploads(c, "full")
+
+    # Filled by uploads: the reserve takes credential and bucket writes.
+    made = api.expect(create("on-full"), 201)
+    assert works(made)
+    made = dict(made, **api.expect(api.post("/v1/credentials/%s/rotate" % made["id"], {}), 200))
+    assert works(made)
+    api.expect(api.patch("/v1/credentials/" + made["id"], {"name": "renamed"}), 200)
+    api.expect(api.delete("/v1/credentials/" + made["id"]), 200)
+    assert not works(made)
+    api.expect(api.post("/v1/buckets", {"name": "made-on-full"}), 201)
+    api.expect(api.delete("/v1/buckets/made-on-full"), 204)
+
+    # Filled to the brim by another file.
+    filler = os.path.join(mnt, "filler")
+    answers = {}
+    left = []
+    for step, pages in enumerate([0, 0, 1, 2, 4, 8]):
+        fill_to(filler, pages * 4096)
+        ids = {x["id"] for x in api.expect(api.get("/v1/credentials"), 200)["credentials"]}
+        for what, r in (("create", create("brim-%d" % step)),
+                        ("rotate", api.post("/v1/credentials/%s/rotate" % keep["id"], {})),
+                        ("bucket", api.post("/v1/buckets", {"name": "brim-%d" % step}))):
+            answers[(what, r.status)] = answers.get((what, r.status), 0) + 1
+            if r.status == 507:
+                assert r.code == "insufficient_storage", r
+                assert "disk is full" in r.json["error"]["message"], r
+            else:
+                assert r.status in (200, 201), (what, pages, r)
+            if what == "create":
+                now = {x["id"] for x in api.expect(api.get("/v1/credentials"), 200)["credentials"]}
+                assert now == (ids | {r.json["id"]} if r.status == 201 else ids), (pages, r)
+            elif what == "rotate":
+                if r.status == 200:
+                    keep = dict(keep, **r.json)
+                assert works(keep), "the credential's current secret stopped working"
+            elif r.status == 201:
+                d = api.delete("/v1/buckets/brim-%d" % step)
+                assert d.status in (204, 507), d
+                if d.status == 507:
+                    assert head_bucket(c, "brim-%d" % step) == 200, "a failed delete deleted"
+                    left.append("brim-%d" % step)
+                else:
+                    assert head_bucket(c, "brim-%d" % step) == 404
+        # A temporary credential needs no disk.
+        api.expect(api.post("/v1/temporary-credentials", {"ttl_seconds": 900}), 201)
+        assert staged(srv) == []
+    assert any(status == 507 for _, status in answers), answers
+    os.remove(filler)
+
+    # Space is back: writes work again, same process; a revocation acts at once.
+    after = api.expect(create("after"), 201)
+    assert works(after)
+    for b in left:
+        api.expect(api.delete("/v1/buckets/" + b), 204)
+    api.expect(api.delete("/v1/credentials/" + keep["id"]), 200)
+    assert not works(keep)
+    srv.stop()
+    assert integrity_check(os.path.join(srv.data_dir, "meta.db")) == ["ok"]
+
+
 def test_disk_full_multipart_part(rig):
     mnt = rig.mount_tmpfs("16m")
     srv = rig.server(data_dir=os.path.join(mnt, "data"))
