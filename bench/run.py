@@ -1163,6 +1163,8 @@ def check_tools(args):
         missing.append("python3-boto3")
     if missing:
         sys.exit("bench: missing %s: run scripts/install-deps.sh bench" % ", ".join(missing))
+    # cofferd runs in its temporary directory: a relative path must not change meaning.
+    args.cofferd = os.path.abspath(args.cofferd)
     if not os.access(args.cofferd, os.X_OK):
         sys.exit("bench: %s is missing: run make first" % args.cofferd)
 
