@@ -139,3 +139,37 @@ def test_slow_body_times_out_and_stores_nothing(start_server):
     # the server is fine afterwards
     c.put_object(Bucket="slowbody", Key="after", Body=b"ok")
     assert c.get_object(Bucket="slowbody", Key="after")["Body"].read() == b"ok"
+
+
+def test_stalled_reader_of_a_large_answer_is_cut(start_server):
+    """A client that asks for a large object and stops reading holds a connection and an open
+    file; once the socket takes nothing for --idle-timeout the server must let both go."""
+    srv = start_server(args=["--idle-timeout", "2"])
+    c = make_client(srv.endpoint)
+    c.create_bucket(Bucket="stall")
+    size = 64 << 20  # far more than the socket buffers on both ends hold
+    c.put_object(Bucket="stall", Key="big", Body=b"\xa5" * size)
+    path = obj_path("stall", "big")
+    s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
+    h = signed_get(srv, path)
+    s.sendall(("GET %s HTTP/1.1\r\n" % path + "".join("%s: %s\r\n" % kv for kv in h.items())
+               + "\r\n").encode())
+    assert s.recv(12).startswith(b"HTTP/1.1 200"), "no answer"
+    time.sleep(6)  # stop reading: well past the idle timeout
+    got = 12
+    s.settimeout(10)
+    try:
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            got += len(b)
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    assert got < size, "the server kept a stalled reader's answer going (%d bytes)" % got
+    # The server serves on, the object intact.
+    c = make_client(srv.endpoint)
+    body = c.get_object(Bucket="stall", Key="big")["Body"].read()
+    assert len(body) == size and body == b"\xa5" * size
