@@ -662,6 +662,9 @@ typedef enum ckey {
     KEY_S3_PREFIX,
     KEY_S3_DELIMITER,
     KEY_S3_MAX_KEYS,
+    KEY_S3_IF_MATCH,
+    KEY_S3_IF_NONE_MATCH,
+    KEY_S3_OBJECT_CREATION,
 } ckey;
 
 static const struct keydef {
@@ -675,6 +678,9 @@ static const struct keydef {
     [KEY_S3_PREFIX] = {"s3:prefix", 1u << F_STRING},
     [KEY_S3_DELIMITER] = {"s3:delimiter", 1u << F_STRING},
     [KEY_S3_MAX_KEYS] = {"s3:max-keys", 1u << F_NUMERIC},
+    [KEY_S3_IF_MATCH] = {"s3:if-match", 1u << F_STRING},
+    [KEY_S3_IF_NONE_MATCH] = {"s3:if-none-match", 1u << F_STRING},
+    [KEY_S3_OBJECT_CREATION] = {"s3:ObjectCreationOperation", 1u << F_BOOL},
 };
 
 #define NKEYS (sizeof(keydefs) / sizeof(keydefs[0]))
@@ -926,7 +932,8 @@ static cf_rc parse_cond_key(cf_arena *a, const opdef *op, bool if_exists, const 
     if (k == NKEYS)
         return refuse(err, path,
                       "unknown condition key \"%.*s\" (supported: aws:SourceIp, aws:CurrentTime, "
-                      "aws:EpochTime, aws:SecureTransport, s3:prefix, s3:delimiter, s3:max-keys)",
+                      "aws:EpochTime, aws:SecureTransport, s3:prefix, s3:delimiter, s3:max-keys, "
+                      "s3:if-match, s3:if-none-match, s3:ObjectCreationOperation)",
                       QS(cf_str_c(keyname)));
     if (op->f != F_NULL && !(keydefs[k].fams & (1u << op->f)))
         return refuse(err, path, "operator %s does not apply to %s", op->name, keydefs[k].name);
@@ -1272,6 +1279,15 @@ static bool request_value(const pcond *c, ectx *x, cval *e, bool *usable)
             return false;
         *usable = cf_str_to_i64(r->s3_max_keys, &e->n);
         return true;
+    case KEY_S3_IF_MATCH:
+        e->s = r->s3_if_match;
+        return r->s3_if_match.p != NULL;
+    case KEY_S3_IF_NONE_MATCH:
+        e->s = r->s3_if_none_match;
+        return r->s3_if_none_match.p != NULL;
+    case KEY_S3_OBJECT_CREATION:
+        e->n = r->s3_object_creation == CF_AUTHZ_TRUE;
+        return r->s3_object_creation != CF_AUTHZ_ABSENT;
     }
     return false;
 }

@@ -13,7 +13,8 @@
  * GreaterThanEquals}, Date{same six}, Bool, IpAddress, NotIpAddress (IPv4/IPv6 CIDRs, a bare
  * address is /32 or /128), Null, and the ...IfExists forms (not of Null), on the keys
  * aws:SourceIp, aws:CurrentTime, aws:EpochTime, aws:SecureTransport, s3:prefix, s3:delimiter,
- * s3:max-keys (key names case-insensitive). Dates are ISO 8601 (2026-01-01T00:00:00Z, with or
+ * s3:max-keys, s3:if-match, s3:if-none-match, s3:ObjectCreationOperation (key names
+ * case-insensitive). Dates are ISO 8601 (2026-01-01T00:00:00Z, with or
  * without fraction or offset; a date alone is midnight UTC) or epoch seconds. Operators AND,
  * keys within an operator AND, values of a key OR; a Not... operator holds on a missing key.
  * Anything else is refused at parse time with a message naming the field (policy variables
@@ -66,6 +67,9 @@ cf_rc cf_policy_parse(cf_arena *a, cf_str json, cf_policy **out, cf_policy_error
  * for every other operation, as S3 does: otherwise "?prefix=u1/" added to a GetObject would
  * satisfy a condition written for listings. A source_ip or s3_max_keys that does not parse
  * satisfies no positive operator (and every Not... one). */
+/* A boolean condition key of a request: absent (the zero value) or false or true. */
+typedef enum cf_authz_bool { CF_AUTHZ_ABSENT = 0, CF_AUTHZ_FALSE, CF_AUTHZ_TRUE } cf_authz_bool;
+
 typedef struct cf_authz_req {
     cf_str action;    /* "s3:GetObject" */
     cf_str resource;  /* "arn:aws:s3:::bucket/key", "arn:aws:s3:::bucket", "*" */
@@ -75,6 +79,15 @@ typedef struct cf_authz_req {
     cf_str s3_prefix; /* ListBucket's prefix parameter */
     cf_str s3_delimiter;
     cf_str s3_max_keys;
+    /* Conditional writes, as S3 sets them: s3:if-match (If-Match of a PutObject,
+     * CompleteMultipartUpload, CopyObject or DeleteObject, a DeleteObjects key's ETag) and
+     * s3:if-none-match (If-None-Match of the three writes); .p NULL when not sent. */
+    cf_str s3_if_match;
+    cf_str s3_if_none_match;
+    /* s3:ObjectCreationOperation, for s3:PutObject only: true for the requests that make
+     * the object (PutObject, CompleteMultipartUpload, CopyObject, POST uploads), false for the
+     * steps of a multipart upload (which take no conditional headers). */
+    cf_authz_bool s3_object_creation;
 } cf_authz_req;
 
 typedef enum cf_policy_decision {

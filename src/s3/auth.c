@@ -267,7 +267,33 @@ decided:;
 }
 
 /* 1 allowed, 0 refused (audited), -1 undecidable (out of memory). */
-static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
+/* The conditional-write keys, which S3 sets for writes and deletes only: an If-Match on a
+ * GetObject must not satisfy a policy written for writes. etag: a DeleteObjects key's ETag
+ * (NULL: none, or not DeleteObjects). */
+static void write_keys(cf_s3_req *q, const char *action, const cf_str *etag, cf_authz_req *r)
+{
+    const char *op = q->op != NULL ? q->op->name : "";
+    bool put = strcmp(action, "s3:PutObject") == 0;
+    if (!put && strcmp(action, "s3:DeleteObject") != 0)
+        return;
+    if (etag != NULL) {
+        r->s3_if_match = *etag;
+        return;
+    }
+    if (put) {
+        bool step = strcmp(op, "CreateMultipartUpload") == 0 || strcmp(op, "UploadPart") == 0 ||
+                    strcmp(op, "UploadPartCopy") == 0;
+        r->s3_object_creation = step ? CF_AUTHZ_FALSE : CF_AUTHZ_TRUE;
+        if (step || strcmp(op, "PostObject") == 0)
+            return;
+        r->s3_if_none_match = cf_http_header(q->http, "if-none-match");
+    } else if (strcmp(op, "DeleteObject") != 0) {
+        return; /* DeleteObjects: only a key's own ETag counts */
+    }
+    r->s3_if_match = cf_http_header(q->http, "if-match");
+}
+
+static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key, const cf_str *etag)
 {
     char *res;
     if (bucket.len == 0)
@@ -293,6 +319,7 @@ static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
         r.s3_delimiter = cf_s3_query(q, "delimiter");
         r.s3_max_keys = cf_s3_query(q, "max-keys");
     }
+    write_keys(q, action, etag, &r);
     if (cf_principal_allows(&q->principal, &r))
         return 1;
     audit_denied(q, action, cf_str_c(res + 13), NULL);
@@ -301,15 +328,20 @@ static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
 
 bool cf_s3_allowed(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
 {
-    return decide(q, action, bucket, key) == 1;
+    return decide(q, action, bucket, key, NULL) == 1;
 }
 
 bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key)
 {
-    int d = decide(q, action, bucket, key);
+    int d = decide(q, action, bucket, key, NULL);
     if (d != 1)
         cf_s3_error(q, d < 0 ? CF_S3_InternalError : CF_S3_AccessDenied, NULL);
     return d == 1;
+}
+
+bool cf_s3_allowed_delete(cf_s3_req *q, cf_str bucket, cf_str key, const cf_str *etag)
+{
+    return decide(q, "s3:DeleteObject", bucket, key, etag) == 1;
 }
 
 cf_s3err cf_s3_authenticate(cf_s3_req *q)

@@ -91,7 +91,8 @@ static bool any_allowed(cf_s3_req *q, const del_item *items, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (items[i].key.len <= CF_S3_MAX_KEY &&
-            cf_s3_allowed(q, "s3:DeleteObject", q->bucket, items[i].key))
+            cf_s3_allowed_delete(q, q->bucket, items[i].key,
+                                 items[i].has_etag ? &items[i].etag : NULL))
             return true;
     return false;
 }
@@ -131,7 +132,7 @@ static void delete_one(cf_s3_req *q, const del_item *it, bool quiet, cf_buf *b)
         add_error(b, it, cf_s3err_code(CF_S3_InvalidArgument), "ETag must be * or an ETag.");
         return;
     }
-    if (!cf_s3_allowed(q, "s3:DeleteObject", q->bucket, it->key) ||
+    if (!cf_s3_allowed_delete(q, q->bucket, it->key, it->has_etag ? &it->etag : NULL) ||
         (it->has_etag && !cf_s3_delete_cond_allowed(q, q->bucket, it->key, &cond))) {
         add_error(b, it, cf_s3err_code(CF_S3_AccessDenied), cf_s3err_message(CF_S3_AccessDenied));
         return;

@@ -127,6 +127,9 @@ bool cf_s3_authorize(cf_s3_req *q, const char *action, cf_str bucket, cf_str key
 /* The same decision without answering (a refusal is still audited); false also when it
  * cannot be decided (out of memory). */
 bool cf_s3_allowed(cf_s3_req *q, const char *action, cf_str bucket, cf_str key);
+/* cf_s3_allowed for s3:DeleteObject of one DeleteObjects key, with its ETag element (NULL
+ * when it has none) as s3:if-match. */
+bool cf_s3_allowed_delete(cf_s3_req *q, cf_str bucket, cf_str key, const cf_str *etag);
 
 /* Shared by handlers. */
 /* NoSuchBucket unless the bucket exists (InternalError on failure). */

@@ -435,3 +435,26 @@ def run_threads(n, target, *args):
         t.join()
     if errors:
         raise errors[0]
+
+
+# ---------------------------------------------------------------- headers boto3 cannot send
+
+_extra = threading.local()
+
+
+def _add_extra_headers(request, **_):
+    for k, v in (getattr(_extra, "headers", None) or {}).items():
+        request.headers[k] = v
+
+
+def call_with_headers(client, method, headers, **kw):
+    """client.<method>(**kw) with extra request headers, for parameters Debian's botocore does
+    not know yet (If-Match on DeleteObject, If-None-Match on PutObject...). The hook stays on
+    the (possibly shared) client but only acts for this thread's call."""
+    client.meta.events.register_first("before-sign.s3", _add_extra_headers,
+                                      unique_id="coffer-test-extra-headers")
+    _extra.headers = headers
+    try:
+        return getattr(client, method)(**kw)
+    finally:
+        _extra.headers = None

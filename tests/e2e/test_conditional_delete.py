@@ -17,32 +17,18 @@ pytest.register_assert_rewrite("admin_fixtures")
 pytest_plugins = ["admin_fixtures"]
 
 from admin_fixtures import s3_call  # noqa: E402
-from s3util import md5_b64, obj_path, parse_xml  # noqa: E402
+from s3util import call_with_headers, md5_b64, obj_path, parse_xml  # noqa: E402
 
 
 def etag_of(body):
     return '"%s"' % hashlib.md5(body).hexdigest()
 
 
-_tls = threading.local()
-
-
-def _add_if_match(request, **_):
-    value = getattr(_tls, "if_match", None)
-    if value is not None:
-        request.headers["If-Match"] = value
-
-
 def delete_if(s3, bucket, key, if_match):
-    """DeleteObject through boto3 with an If-Match header: (status, error code or None). The
-    hook stays on the (shared) client but only acts for this thread's call."""
-    s3.meta.events.register_first("before-sign.s3.DeleteObject", _add_if_match,
-                                  unique_id="coffer-test-if-match")
-    _tls.if_match = if_match
-    try:
-        status, code, _ = s3_call(s3.delete_object, Bucket=bucket, Key=key)
-    finally:
-        _tls.if_match = None
+    """DeleteObject with an If-Match header: (status, error code or None)."""
+    status, code, _ = s3_call(lambda **kw: call_with_headers(s3, "delete_object",
+                                                             {"If-Match": if_match}, **kw),
+                              Bucket=bucket, Key=key)
     return status, code
 
 

@@ -75,6 +75,8 @@ typedef struct rq {
     const char *ip, *prefix, *delimiter, *max_keys;
     int64_t now_ms;
     bool secure;
+    const char *if_match, *if_none_match;
+    cf_authz_bool creation;
 } rq;
 
 static cf_authz_req mkreq(const rq *q)
@@ -89,6 +91,9 @@ static cf_authz_req mkreq(const rq *q)
     r.s3_max_keys = q->max_keys ? cf_str_c(q->max_keys) : CF_STR_NULL;
     r.now_ms = q->now_ms;
     r.secure_transport = q->secure;
+    r.s3_if_match = q->if_match ? cf_str_c(q->if_match) : CF_STR_NULL;
+    r.s3_if_none_match = q->if_none_match ? cf_str_c(q->if_none_match) : CF_STR_NULL;
+    r.s3_object_creation = q->creation;
     return r;
 }
 
@@ -593,7 +598,39 @@ static void test_eval_basic(void **state)
     "{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},"               \
     "{\"Effect\":\"Deny\",\"Action\":\"s3:*\",\"Resource\":\"*\",\"Condition\":" c "}]}"
 
+#define PUT "s3:PutObject", S3("b/k")
+#define DEL "s3:DeleteObject", S3("b/k")
+/* A request with only the conditional-write keys: if-match, if-none-match, creation. */
+#define CW(im, inm, cr) NULL, NULL, NULL, NULL, 0, false, im, inm, cr
+#define T               CF_AUTHZ_TRUE
+#define F               CF_AUTHZ_FALSE
+
 static const eval_case cond_cases[] = {
+    /* Write-once: writes must carry If-None-Match; the steps of a multipart upload (which
+     * take no conditional header) are let through by s3:ObjectCreationOperation. */
+    {"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"s3:PutObject\",\"Resource\":\"*\","
+     "\"Condition\":{\"Null\":{\"s3:if-none-match\":\"false\"}}},"
+     "{\"Effect\":\"Allow\",\"Action\":\"s3:PutObject\",\"Resource\":\"*\","
+     "\"Condition\":{\"Bool\":{\"s3:ObjectCreationOperation\":\"false\"}}}]}",
+     {{PUT, ALLOW, CW(NULL, "*", T)},
+      {PUT, IMPL, CW(NULL, NULL, T)},
+      {PUT, IMPL, CW("\"abc\"", NULL, T)},
+      {PUT, ALLOW, CW(NULL, NULL, F)},
+      {PUT, IMPL, CW(NULL, NULL, CF_AUTHZ_ABSENT)},
+      {DEL, IMPL, CW(NULL, "*", CF_AUTHZ_ABSENT)}}},
+    /* The same as a Deny over broad rights; StringEquals on the header's value. */
+    {DENY_IF("{\"Null\":{\"s3:if-none-match\":\"true\"},"
+             "\"Bool\":{\"s3:ObjectCreationOperation\":\"true\"}}"),
+     {{PUT, ALLOW, CW(NULL, "*", T)},
+      {PUT, DENY, CW(NULL, NULL, T)},
+      {PUT, ALLOW, CW(NULL, NULL, F)},
+      {GET, ALLOW},
+      {DEL, ALLOW}}},
+    {ALLOW_IF("{\"StringEquals\":{\"s3:if-match\":\"\\\"e1\\\"\"}}"),
+     {{DEL, ALLOW, CW("\"e1\"", NULL, CF_AUTHZ_ABSENT)},
+      {DEL, IMPL, CW("\"e2\"", NULL, CF_AUTHZ_ABSENT)},
+      {DEL, IMPL, CW(NULL, NULL, CF_AUTHZ_ABSENT)}}},
+
     /* IpAddress, IPv4 and IPv6, values ORed */
     {ALLOW_IF("{\"IpAddress\":{\"aws:SourceIp\":[\"10.0.0.0/8\",\"2001:db8::/32\","
               "\"192.0.2.7\",\"::1\"]}}"),
@@ -1360,11 +1397,13 @@ static const within_case within_customs[] = {
                "}"),                                                                               \
             want                                                                                   \
     }
-#define NOC       ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}")
-#define IP(op, v) "{\"" op "\":{\"aws:SourceIp\":" v "}}"
-#define DT(op, v) "{\"" op "\":{\"aws:CurrentTime\":\"" v "\"}}"
-#define PX(op, v) "{\"" op "\":{\"s3:prefix\":" v "}}"
-#define MK(op, v) "{\"" op "\":{\"s3:max-keys\":" v "}}"
+#define NOC           ST("{\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"}")
+#define IP(op, v)     "{\"" op "\":{\"aws:SourceIp\":" v "}}"
+#define DT(op, v)     "{\"" op "\":{\"aws:CurrentTime\":\"" v "\"}}"
+#define PX(op, v)     "{\"" op "\":{\"s3:prefix\":" v "}}"
+#define CWK(op, k, v) "{\"" op "\":{\"" k "\":" v "}}"
+#define NOC_COND      "{}"
+#define MK(op, v)     "{\"" op "\":{\"s3:max-keys\":" v "}}"
 
 static const within_case within_conditions[] = {
     /* a parent without conditions covers any child; never the reverse */
@@ -1432,6 +1471,16 @@ static const within_case within_conditions[] = {
     WC(MK("NumericNotEquals", "5"), MK("NumericNotEquals", "[\"5\",\"6\"]"), false),
     WC(MK("NumericLessThan", "5"), MK("NumericNotEquals", "[\"5\",\"6\"]"), true),
     WC(MK("NumericNotEquals", "5"), MK("NumericLessThan", "6"), false),
+    /* conditional-write keys: demanding the header (Null false) is narrower than not */
+    WC(CWK("Null", "s3:if-none-match", "\"false\""), NOC_COND, true),
+    WC(CWK("Null", "s3:if-none-match", "\"false\""), CWK("Null", "s3:if-none-match", "\"false\""),
+       true),
+    WC(CWK("Null", "s3:if-none-match", "\"true\""), CWK("Null", "s3:if-none-match", "\"false\""),
+       false),
+    WC(CWK("Bool", "s3:ObjectCreationOperation", "\"false\""),
+       CWK("Null", "s3:if-none-match", "\"false\""), false),
+    WC(CWK("StringEquals", "s3:if-match", "\"x\""), CWK("StringLike", "s3:if-match", "\"*\""),
+       true),
     /* strings on s3:prefix */
     WC(PX("StringLike", "[\"u1/a/*\"]"), PX("StringLike", "[\"u1/*\",\"u1/\"]"), true),
     WC(PX("StringLike", "[\"u1/*\"]"), PX("StringLike", "[\"u1/a/*\"]"), false),
