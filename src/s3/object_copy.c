@@ -87,10 +87,13 @@ static void copy_from(cf_s3_req *q, cf_str sb, cf_str sk, const cf_object_info *
 {
     cf_http_req *r = q->http;
     cf_object_info src = *srcp, o;
-    cf_put_cond cond = {0};
+    cf_put_cond cond;
     cf_s3err e;
     cf_rc rc;
 
+    /* If-None-Match / If-Match name the destination, as on PutObject; checked at commit. */
+    if (!cf_s3_put_conditions(q, &cond))
+        return;
     e = cf_s3_bucket_exists(q, q->bucket);
     if (e != CF_S3_OK) {
         cf_s3_error(q, e, NULL);

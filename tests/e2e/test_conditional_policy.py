@@ -49,6 +49,13 @@ def test_write_once_credential(admin_server, root_api, make_bucket):
     assert s3_call(s3.delete_object, Bucket=b, Key="old")[:2] == (403, "AccessDenied")
     assert s3_call(s3.copy_object, Bucket=b, Key="copy",
                    CopySource={"Bucket": b, "Key": "old"})[:2] == (403, "AccessDenied")
+
+    def copy(key, headers):
+        return s3_call(lambda **kw: call_with_headers(s3, "copy_object", headers, **kw),
+                       Bucket=b, Key=key, CopySource={"Bucket": b, "Key": "old"})[:2]
+    # A conditional copy is a conditional write: allowed, and it cannot overwrite either.
+    assert copy("copy", {"If-None-Match": "*"}) == (200, None)
+    assert copy("new", {"If-None-Match": "*"}) == (412, "PreconditionFailed")
     root = admin_server.client()
     assert root.get_object(Bucket=b, Key="old")["Body"].read() == b"keep me"
     assert root.get_object(Bucket=b, Key="new")["Body"].read() == b"1"

@@ -163,3 +163,28 @@ def test_copy_source_conditions(s3, src, name, kw, ok):
         with pytest.raises(ClientError) as e:
             s3.head_object(Bucket=b, Key="dst")
         assert err(e)[1] == 404
+
+
+def _copy_with(s3, src, key, headers):
+    from admin_fixtures import s3_call
+    from s3util import call_with_headers
+    return s3_call(lambda **kw: call_with_headers(s3, "copy_object", headers, **kw),
+                   Bucket=src["bucket"], Key=key,
+                   CopySource={"Bucket": src["bucket"], "Key": src["key"]})[:2]
+
+
+def test_copy_destination_conditions(s3, src):
+    """If-None-Match and If-Match on CopyObject name the destination, as on PutObject."""
+    b = src["bucket"]
+    s3.put_object(Bucket=b, Key="dest", Body=b"existing")
+    dest_etag = s3.head_object(Bucket=b, Key="dest")["ETag"]
+    assert _copy_with(s3, src, "dest", {"If-None-Match": "*"}) == (412, "PreconditionFailed")
+    assert _copy_with(s3, src, "dest", {"If-Match": '"0123"'}) == (412, "PreconditionFailed")
+    assert s3.get_object(Bucket=b, Key="dest")["Body"].read() == b"existing"
+    assert _copy_with(s3, src, "dest", {"If-Match": dest_etag}) == (200, None)
+    assert s3.get_object(Bucket=b, Key="dest")["Body"].read() == src["data"]
+    assert _copy_with(s3, src, "fresh", {"If-Match": dest_etag}) == (412, "PreconditionFailed")
+    assert _copy_with(s3, src, "fresh", {"If-None-Match": "*"}) == (200, None)
+    assert s3.get_object(Bucket=b, Key="fresh")["Body"].read() == src["data"]
+    assert _copy_with(s3, src, "other", {"If-None-Match": '"abc"'}) == \
+        (501, "NotImplemented")
