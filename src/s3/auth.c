@@ -266,7 +266,6 @@ decided:;
     return CF_S3_OK;
 }
 
-/* 1 allowed, 0 refused (audited), -1 undecidable (out of memory). */
 /* The conditional-write keys, which S3 sets for writes and deletes only: an If-Match on a
  * GetObject must not satisfy a policy written for writes. etag: a DeleteObjects key's ETag
  * (NULL: none, or not DeleteObjects). */
@@ -293,6 +292,7 @@ static void write_keys(cf_s3_req *q, const char *action, const cf_str *etag, cf_
     r->s3_if_match = cf_http_header(q->http, "if-match");
 }
 
+/* 1 allowed, 0 refused (audited), -1 undecidable (out of memory). */
 static int decide(cf_s3_req *q, const char *action, cf_str bucket, cf_str key, const cf_str *etag)
 {
     char *res;
