@@ -80,6 +80,8 @@ tsan_tests=(
     tests/e2e/test_payload.py::test_long_bodies_concurrently
     tests/e2e/test_payload.py::test_long_body_cut_short
     tests/e2e/test_payload.py::test_long_body_bad_digest
+    tests/e2e/test_conditional_delete.py::test_concurrent_conditional_deletes_one_wins
+    tests/e2e/test_conditional_delete.py::test_delete_racing_overwrites_never_removes_a_newer_version
 )
 # run_pytest LABEL BINARY TAG [TEST PATH...] (default: tests/e2e)
 run_pytest() {
